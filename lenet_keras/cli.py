@@ -1,0 +1,133 @@
+"""`lenet-keras` command line: train, evaluate, export, predict, benchmark.
+
+TensorFlow is imported only by the commands that need it, so `predict` on a
+.tflite model starts fast and runs where TensorFlow is not installed.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+DEFAULT_OUT = "saved_models"
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cmd_train(args):
+    _quiet_tensorflow()
+    from lenet_keras.pipeline import train_and_report
+    from lenet_keras.train import recipe
+
+    config = recipe(
+        variant=args.variant, epochs=args.epochs, limit=args.limit, seed=args.seed, out_dir=args.out,
+        batch_size=args.batch_size, augment=args.augment, deterministic=args.deterministic,
+    )
+    result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy)
+    print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")
+
+
+def cmd_evaluate(args):
+    _quiet_tensorflow()
+    from lenet_keras.pipeline import evaluate_and_report
+
+    metrics = evaluate_and_report(os.path.join(args.out, "lenet5.keras"), data_dir=args.data_dir, out_dir=args.out)
+    print(f"test accuracy {metrics['test_accuracy']:.4f} ({metrics['test_errors']} errors in {metrics['test_images']})")
+    for digit, accuracy in metrics["per_class_accuracy"].items():
+        print(f"  digit {digit}: {accuracy:.4f}")
+
+
+def cmd_export(args):
+    _quiet_tensorflow()
+    from lenet_keras.pipeline import export_and_check
+
+    report = export_and_check(os.path.join(args.out, "lenet5.keras"), data_dir=args.data_dir, out_dir=args.out)
+    print(report["table"])
+
+
+def cmd_predict(args):
+    from lenet_keras.tflite import TFLiteClassifier
+
+    classifier = TFLiteClassifier(args.model, num_threads=args.threads)
+    results = classifier.predict_files(args.images, top=args.top)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for r in results:
+        guesses = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in r["top"])
+        flag = "  [low confidence: no clear digit]" if r["low_confidence"] else ""
+        print(f"{r['file']}: {guesses}{flag}")
+
+
+def cmd_benchmark(args):
+    _quiet_tensorflow()
+    from lenet_keras.benchmark import run_benchmark
+
+    print(json.dumps(run_benchmark(out_dir=args.out, data_dir=args.data_dir, quick=args.quick), indent=2))
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(prog="lenet-keras", description="LeNet-5 on MNIST with Keras.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_text, data=True):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        if data:
+            p.add_argument("--out", default=DEFAULT_OUT, help="folder for the model and reports (default: %(default)s)")
+            p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files ($LENET_MNIST_DIR)")
+        return p
+
+    p = add("train", cmd_train, "Train LeNet-5, keep the best validation model, evaluate it on the test set.")
+    p.add_argument("--variant", choices=("classic", "modern"), default=None, help="default: the recipe's variant")
+    p.add_argument("--epochs", type=_positive, default=None)
+    p.add_argument("--limit", type=_positive, default=None, help="train on the first N training images")
+    p.add_argument("--batch-size", type=_positive, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-augment", dest="augment", action="store_false", default=None)
+    p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
+    p.add_argument("--strategy", choices=("default", "mirrored"), default="default")
+
+    add("evaluate", cmd_evaluate, "Evaluate OUT/lenet5.keras on the 10,000 test images.")
+    add("export", cmd_export, "Export OUT/lenet5.keras to a SavedModel and float32/int8 TFLite, with a parity report.")
+
+    p = sub.add_parser("predict", help="Classify image files with an exported .tflite model (no TensorFlow needed).")
+    p.set_defaults(func=cmd_predict)
+    p.add_argument("model", help="a .tflite file, e.g. saved_models/lenet5_int8.tflite")
+    p.add_argument("images", nargs="+", help="PNG, JPEG, BMP, GIF, TIFF or .npy files")
+    p.add_argument("--top", type=_positive, default=1, help="show the K most likely digits")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--threads", type=_positive, default=1)
+
+    p = add("benchmark", cmd_benchmark, "Measure training throughput, time to 99% and TFLite latency; print JSON.")
+    p.add_argument("--quick", action="store_true", help="short version for smoke tests")
+    return parser
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        print(f"lenet-keras {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"lenet-keras {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

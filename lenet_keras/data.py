@@ -1,0 +1,87 @@
+"""The one preprocessing function and the tf.data pipelines built on it."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from lenet_keras.idx import load_mnist
+
+__all__ = ["load_mnist", "preprocess", "split_validation", "make_datasets", "DataConfig"]
+
+PAD = 2  # 28x28 MNIST -> LeNet-5's 32x32 input, as in the paper
+# LeCun et al. (1998): background -0.1, foreground 1.175, so the mean is about 0
+# and the variance about 1.
+BACKGROUND, FOREGROUND = -0.1, 1.175
+
+
+def preprocess(images):
+    """Raw 0-255 pixels (N, 28, 28[, 1]) -> float32 (N, 32, 32, 1), padded and normalised.
+
+    Training, evaluation, the exported SavedModel/TFLite graphs and `predict` all go
+    through this function (the last two because it is baked into the exported graph).
+    """
+    x = tf.cast(images, tf.float32)
+    if x.shape.rank == 3:
+        x = x[..., tf.newaxis]
+    x = tf.pad(x, [[0, 0], [PAD, PAD], [PAD, PAD], [0, 0]])  # pads with raw 0 = background
+    return x * ((FOREGROUND - BACKGROUND) / 255.0) + BACKGROUND
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    batch_size: int = 128
+    validation_size: int = 5000
+    limit: int | None = None  # train on the first N training images (quick runs)
+    augment: bool = True
+    shift: float = 0.1  # random shifts up to this fraction of 32 px (about 3 px)
+    rotation: float = 0.03  # random rotations up to this fraction of a full turn (about 11 degrees)
+    zoom: float = 0.1
+    seed: int = 0
+
+
+def split_validation(x, y, validation_size, seed=0):
+    """Hold out `validation_size` training images (a seeded random draw) for validation."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    val, train = order[:validation_size], order[validation_size:]
+    return (x[train], y[train]), (x[val], y[val])
+
+
+def make_augmenter(config):
+    """Small random shifts, rotations and zooms, like the paper's distortions."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomRotation(config.rotation, fill_value=BACKGROUND, seed=config.seed),
+            keras.layers.RandomZoom(config.zoom, fill_value=BACKGROUND, seed=config.seed + 1),
+            keras.layers.RandomTranslation(config.shift, config.shift, fill_value=BACKGROUND, seed=config.seed + 2),
+        ],
+        name="augment",
+    )
+
+
+def _pipeline(x, y, batch_size, shuffle=False, augmenter=None, seed=0):
+    # Preprocess once: the (N, 32, 32, 1) float32 tensor stays in memory, and each epoch
+    # shuffles only the indices and gathers whole batches (no per-image work in Python).
+    images, labels = preprocess(x), tf.constant(y, tf.int32)
+    ds = tf.data.Dataset.range(len(x))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    if augmenter is not None:
+        ds = ds.map(lambda a, b: (augmenter(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_datasets(config=DataConfig(), mnist=None):
+    """Return (train, validation, test) tf.data.Datasets of (32x32x1 float32, int32 label)."""
+    (x_train, y_train), (x_test, y_test) = mnist if mnist is not None else load_mnist()
+    (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, config.validation_size, config.seed)
+    if config.limit:
+        x_train, y_train = x_train[: config.limit], y_train[: config.limit]
+    augmenter = make_augmenter(config) if config.augment else None
+    train = _pipeline(x_train, y_train, config.batch_size, shuffle=True, augmenter=augmenter, seed=config.seed)
+    val = _pipeline(x_val, y_val, 1024)
+    test = _pipeline(x_test, y_test, 1024)
+    return train, val, test

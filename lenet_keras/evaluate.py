@@ -1,0 +1,68 @@
+"""Test-set metrics for a trained model: accuracy, per-class accuracy, confusion matrix, report."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
+from lenet_keras.data import preprocess
+from lenet_keras.idx import load_mnist
+
+
+def load_model(path):
+    """Load a .keras model with safe_mode on; a missing or broken file gets a clear ValueError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: model file not found; train one first with `lenet-keras train`.")
+    import lenet_keras.model  # noqa: F401  registers the custom layers before deserialising
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # zip, JSON and h5 errors all mean "not a usable model"
+        raise ValueError(f"{path}: not a readable Keras model ({type(e).__name__}: {e}).") from None
+
+
+def predict_logits(model, images, batch_size=1024):
+    """Logits (N, 10) for raw uint8 images (N, 28, 28), through the shared preprocess."""
+    return model.predict(preprocess(images), batch_size=batch_size, verbose=0)
+
+
+def compute_metrics(y_true, y_pred):
+    """Accuracy, per-class accuracy, confusion matrix and classification report as plain Python values."""
+    cm = confusion_matrix(y_true, y_pred, labels=range(10))
+    per_class = cm.diagonal() / np.maximum(cm.sum(axis=1), 1)
+    return {
+        "test_accuracy": float(np.mean(y_true == y_pred)),
+        "test_errors": int(np.sum(y_true != y_pred)),
+        "test_images": int(len(y_true)),
+        "per_class_accuracy": {str(d): float(a) for d, a in enumerate(per_class)},
+        "confusion_matrix": cm.tolist(),
+        "classification_report": classification_report(y_true, y_pred, digits=4, output_dict=True),
+    }
+
+
+def evaluate(model, mnist=None):
+    """Evaluate on the 10,000 test images; returns (metrics dict, predicted labels)."""
+    _, (x_test, y_test) = mnist if mnist is not None else load_mnist()
+    y_pred = predict_logits(model, x_test).argmax(axis=1)
+    return compute_metrics(y_test, y_pred), y_pred
+
+
+def read_json(path):
+    """Read a JSON file written by `write_json`."""
+    return json.loads(Path(path).read_text())
+
+
+def write_json(data, path):
+    """Write JSON atomically (temporary file, then rename) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,90 @@
+"""Export a trained model as a SavedModel and as float32 and int8 TFLite files.
+
+Every exported model takes raw pixels (batch, 28, 28, 1) in 0-255 and returns class
+probabilities (batch, 10): the shared `preprocess` and a softmax are baked into the graph.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lenet_keras.data import preprocess
+
+SAVED_MODEL = "lenet5_savedmodel"
+TFLITE_FLOAT = "lenet5_float32.tflite"
+TFLITE_INT8 = "lenet5_int8.tflite"
+
+
+class Preprocess(keras.layers.Layer):
+    """`lenet_keras.data.preprocess` as a layer, so it travels inside the exported graph."""
+
+    def call(self, images):
+        return preprocess(images)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 32, 32, 1)
+
+
+def make_serving_model(model):
+    """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), around the trained logits model."""
+    pixels = keras.Input((28, 28, 1), name="pixels")
+    probabilities = keras.layers.Softmax(name="probabilities")(model(Preprocess(name="preprocess")(pixels)))
+    return keras.Model(pixels, probabilities, name="lenet5_serving")
+
+
+def export_saved_model(model, path):
+    """Write a TensorFlow SavedModel with a `serve` signature over the serving model."""
+    make_serving_model(model).export(str(path), format="tf_saved_model", verbose=False)
+    return Path(path)
+
+
+def representative_images(images, count=500, seed=0):
+    """Yield single raw training images as float32 (1, 28, 28, 1) for int8 calibration."""
+    order = np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False)
+    for i in order:
+        yield [images[i][np.newaxis, ..., np.newaxis].astype(np.float32)]
+
+
+def convert_tflite(saved_model_dir, calibration_images=None):
+    """Convert a SavedModel to TFLite bytes: float32, or full-integer int8 when calibration images are given."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    if calibration_images is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: representative_images(calibration_images)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8  # raw pixels: calibrated to scale 1, zero point 0
+        converter.inference_output_type = tf.float32  # probabilities, dequantised in the graph
+    return converter.convert()
+
+
+def _move_into_place(staging, out_dir, names):
+    """Move finished artifacts from staging into out_dir, replacing old ones only at the very end."""
+    for name in names:
+        src, dst = staging / name, out_dir / name
+        if src.is_dir():
+            old = staging / f"{name}.old"
+            if dst.exists():
+                os.replace(dst, old)
+            os.replace(src, dst)
+        else:
+            os.replace(src, dst)
+
+
+def export_all(model, out_dir, calibration_images):
+    """Write the SavedModel and both TFLite files into out_dir atomically; return their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    try:
+        saved = export_saved_model(model, staging / SAVED_MODEL)
+        (staging / TFLITE_FLOAT).write_bytes(convert_tflite(saved))
+        (staging / TFLITE_INT8).write_bytes(convert_tflite(saved, calibration_images))
+        _move_into_place(staging, out_dir, [TFLITE_FLOAT, TFLITE_INT8, SAVED_MODEL])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {"saved_model": out_dir / SAVED_MODEL, "float32": out_dir / TFLITE_FLOAT, "int8": out_dir / TFLITE_INT8}

@@ -1,0 +1,129 @@
+"""Compile and fit LeNet-5 with Keras callbacks; write the best model, its history and curves."""
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from lenet_keras.data import DataConfig, make_datasets
+from lenet_keras.model import ModelConfig, build_lenet5
+
+MODEL_NAME = "lenet5.keras"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    epochs: int = 20
+    learning_rate: float = 3e-3  # peak of the one-cycle schedule
+    warmup_fraction: float = 0.15
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    patience: int = 5  # EarlyStopping on validation accuracy
+    seed: int = 0
+    deterministic: bool = False
+    jit_compile: bool | str = "auto"
+    steps_per_execution: int = 16
+    out_dir: str = "saved_models"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def recipe(variant=None, epochs=None, limit=None, seed=0, out_dir="saved_models", batch_size=None, augment=None,
+           deterministic=False):
+    """The default recipe, with any of its common settings overridden (None keeps the default)."""
+    base = TrainConfig()
+    model = base.model if variant is None else replace(base.model, variant=variant)
+    data_overrides = {k: v for k, v in dict(limit=limit, batch_size=batch_size, augment=augment).items() if v is not None}
+    data = replace(base.data, seed=seed, **data_overrides)
+    epochs = base.epochs if epochs is None else epochs
+    return replace(base, model=model, data=data, epochs=epochs, seed=seed, out_dir=str(out_dir),
+                   deterministic=deterministic)
+
+
+def make_schedule(config, steps_per_epoch):
+    """Linear warm-up to the peak learning rate, then cosine decay to zero."""
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = int(config.warmup_fraction * total)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10,
+        decay_steps=total - warmup,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
+    )
+
+
+def compile_model(model, config, steps_per_epoch):
+    """Compile with AdamW on the schedule, sparse cross-entropy from logits, accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.AdamW(make_schedule(config, steps_per_epoch), weight_decay=config.weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+    return model
+
+
+def make_callbacks(config, out_dir):
+    """Best-model checkpoint, early stopping, CSV and TensorBoard logs, crash backup, NaN guard."""
+    out_dir = Path(out_dir)
+    if not (out_dir / "backup").exists():  # a fresh run, not a resume: start a new history
+        (out_dir / "history.csv").unlink(missing_ok=True)
+    return [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
+        AtomicModelCheckpoint(str(out_dir / MODEL_NAME), monitor="val_accuracy", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False, profile_batch=0),
+    ]
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint that writes to a temporary file and renames it, so a crash never leaves half a model."""
+
+    def _save_model(self, epoch, batch, logs):
+        final = self.filepath
+        fd, tmp = tempfile.mkstemp(suffix=".keras", dir=os.path.dirname(os.path.abspath(final)))
+        os.close(fd)
+        self.filepath = tmp
+        try:
+            super()._save_model(epoch, batch, logs)
+            if os.path.getsize(tmp) > 0:  # nothing written means the model was not an improvement
+                os.replace(tmp, final)
+        finally:
+            self.filepath = final
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def train(config=TrainConfig(), mnist=None, strategy=None):
+    """Train LeNet-5 and return (model, history dict). Writes the best model to out_dir/lenet5.keras."""
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_ds, val_ds, _ = make_datasets(config.data, mnist=mnist)
+    steps_per_epoch = int(train_ds.cardinality())
+    scope = strategy.scope() if strategy is not None else _NullScope()
+    with scope:
+        model = compile_model(build_lenet5(config.model), config, steps_per_epoch)
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=make_callbacks(config, out_dir), verbose=2
+    )
+    return model, history.history
+
+
+class _NullScope:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

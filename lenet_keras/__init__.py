@@ -5,6 +5,11 @@ exported model) never imports TensorFlow.
 """
 
 import importlib
+import os
+
+# TensorFlow's C++ start-up chatter (CPU features, missing CUDA) buries the useful output;
+# set TF_CPP_MIN_LOG_LEVEL=0 to see it again.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "1.0.0"
 

@@ -22,12 +22,7 @@ def _positive(text):
     return value
 
 
-def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def cmd_train(args):
-    _quiet_tensorflow()
     from lenet_keras.pipeline import train_and_report
     from lenet_keras.train import recipe
 
@@ -40,7 +35,6 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    _quiet_tensorflow()
     from lenet_keras.pipeline import evaluate_and_report
 
     metrics = evaluate_and_report(os.path.join(args.out, "lenet5.keras"), data_dir=args.data_dir, out_dir=args.out)
@@ -50,7 +44,6 @@ def cmd_evaluate(args):
 
 
 def cmd_export(args):
-    _quiet_tensorflow()
     from lenet_keras.pipeline import export_and_check
 
     report = export_and_check(os.path.join(args.out, "lenet5.keras"), data_dir=args.data_dir, out_dir=args.out)
@@ -72,7 +65,6 @@ def cmd_predict(args):
 
 
 def cmd_benchmark(args):
-    _quiet_tensorflow()
     from lenet_keras.benchmark import run_benchmark
 
     print(json.dumps(run_benchmark(out_dir=args.out, data_dir=args.data_dir, quick=args.quick), indent=2))

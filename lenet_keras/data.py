@@ -34,9 +34,9 @@ class DataConfig:
     validation_size: int = 5000
     limit: int | None = None  # train on the first N training images (quick runs)
     augment: bool = True
-    shift: float = 0.1  # random shifts up to this fraction of 32 px (about 3 px)
-    rotation: float = 0.03  # random rotations up to this fraction of a full turn (about 11 degrees)
-    zoom: float = 0.1
+    shift: float = 2.5  # random shifts up to this many pixels
+    rotation: float = 7.0  # random rotations up to this many degrees
+    zoom: float = 0.08  # random scaling by up to this fraction
     seed: int = 0
 
 
@@ -47,21 +47,38 @@ def split_validation(x, y, validation_size, seed=0):
     return (x[train], y[train]), (x[val], y[val])
 
 
-def make_augmenter(config):
-    """Small random shifts, rotations and zooms, like the paper's distortions."""
-    import keras
+def random_affine(images, config, seed):
+    """Random rotation, zoom and shift of preprocessed (B, 32, 32, 1) images, like the paper's distortions.
 
-    return keras.Sequential(
-        [
-            keras.layers.RandomRotation(config.rotation, fill_value=BACKGROUND, seed=config.seed),
-            keras.layers.RandomZoom(config.zoom, fill_value=BACKGROUND, seed=config.seed + 1),
-            keras.layers.RandomTranslation(config.shift, config.shift, fill_value=BACKGROUND, seed=config.seed + 2),
-        ],
-        name="augment",
+    One composed affine transform per image (a single resampling pass): three times cheaper
+    than chaining keras.layers.RandomRotation, RandomZoom and RandomTranslation.
+    """
+    n = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+
+    def uniform(i, limit):
+        return tf.random.stateless_uniform([n], seeds[i], -limit, limit)
+
+    angle = uniform(0, np.deg2rad(config.rotation))
+    scale = 1.0 + uniform(1, config.zoom)
+    tx, ty = uniform(2, config.shift), uniform(3, config.shift)
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    center = (images.shape[1] - 1) / 2
+    # Maps each output pixel (x, y) back to the input pixel it samples: rotate and scale about the centre, then shift.
+    zeros = tf.zeros([n])
+    transforms = tf.stack(
+        [cos, -sin, center - cos * center + sin * center - tx,
+         sin, cos, center - sin * center - cos * center - ty,
+         zeros, zeros],
+        axis=1,
+    )  # (B, 8)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=BACKGROUND,
+        interpolation="BILINEAR", fill_mode="CONSTANT",
     )
 
 
-def _pipeline(x, y, batch_size, shuffle=False, augmenter=None, seed=0):
+def _pipeline(x, y, batch_size, shuffle=False, augment=None, seed=0):
     # Preprocess once: the (N, 32, 32, 1) float32 tensor stays in memory, and each epoch
     # shuffles only the indices and gathers whole batches (no per-image work in Python).
     images, labels = preprocess(x), tf.constant(y, tf.int32)
@@ -69,8 +86,13 @@ def _pipeline(x, y, batch_size, shuffle=False, augmenter=None, seed=0):
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
-    if augmenter is not None:
-        ds = ds.map(lambda a, b: (augmenter(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        # Each batch gets its own stateless seed, new every epoch and reproducible from `seed`.
+        batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip(ds, batch_seeds).map(
+            lambda batch, r: (augment(batch[0], tf.stack([tf.cast(seed, tf.int64), r])), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -80,8 +102,8 @@ def make_datasets(config=DataConfig(), mnist=None):
     (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, config.validation_size, config.seed)
     if config.limit:
         x_train, y_train = x_train[: config.limit], y_train[: config.limit]
-    augmenter = make_augmenter(config) if config.augment else None
-    train = _pipeline(x_train, y_train, config.batch_size, shuffle=True, augmenter=augmenter, seed=config.seed)
+    augment = (lambda images, seed: random_affine(images, config, seed)) if config.augment else None
+    train = _pipeline(x_train, y_train, config.batch_size, shuffle=True, augment=augment, seed=config.seed)
     val = _pipeline(x_val, y_val, 1024)
     test = _pipeline(x_test, y_test, 1024)
     return train, val, test

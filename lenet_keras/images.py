@@ -17,9 +17,7 @@ SIZE, BOX, CENTER = 28, 20, 14.0  # MNIST's field, digit box, and center of mass
 INK_THRESHOLD = 0.2  # of the brightest ink: what counts for the bounding box
 MIN_CONTRAST = 16.0  # of 255: less than this between ink and paper is a blank image
 WORK_SIZE = 1024  # downscale to this long side before any float work, to bound memory and time
-# Refuse decompression bombs before decoding. Pillow itself refuses from 179 MP, so a larger cap could not apply.
-MAX_PIXELS = 150_000_000
-NPY_SHAPES = "a 2-D (H, W) array or a 3-D (H, W, C) array with C = 1, 3 or 4"
+MAX_PIXELS = 150_000_000  # decompression-bomb cap; Pillow itself refuses from 179 MP, so it cannot be higher
 PLAIN_MODES = ("L", "RGB", "RGBA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")  # modes Pillow resizes well
 
 
@@ -28,14 +26,13 @@ class _InputError(ValueError):
 
 
 def _scale(a):
-    """Any numeric array -> float32 in 0..255: floats in [0, 1] are scaled, other ranges are min-max scaled."""
-    if a.dtype == bool:
-        return a.astype(np.float32) * 255
+    """Any numeric array -> float32 in 0..255: values in [0, 1] (floats, booleans) are scaled by 255, values
+    in 0..255 kept, other ranges min-max scaled."""
     a = a.astype(np.float32)
     lo, hi = float(a.min()), float(a.max())
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise _InputError("the array holds NaN or infinite values; replace them with pixel values.")
-    if a.dtype.kind == "f" and lo >= 0 and hi <= 1:
+    if lo >= 0 and hi <= 1:
         return a * 255
     if lo >= 0 and hi <= 255:
         return a
@@ -46,14 +43,12 @@ def _to_gray(array):
     """(H, W) or (H, W, C) numeric array -> (H, W) float32 in 0..255, transparent pixels read as white paper."""
     a = np.asarray(array)
     if a.dtype.kind not in "biuf":
-        raise _InputError(f"unsupported array dtype {a.dtype}; expected {NPY_SHAPES} of numbers.")
+        raise _InputError(f"unsupported array dtype {a.dtype}; expected an array of numbers.")
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4))) or a.size == 0:
-        raise _InputError(f"unsupported array shape {a.shape}; expected {NPY_SHAPES}.")
+        raise _InputError(f"unsupported array shape {a.shape}; expected (H, W) or (H, W, C) with C = 1, 3 or 4.")
     a = _scale(a)
-    if a.ndim == 2:
-        return a
-    if a.shape[2] == 1:
-        return a[..., 0]
+    if a.ndim == 2 or a.shape[2] == 1:
+        return a.reshape(a.shape[:2])
     gray = a[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as Pillow's convert("L")
     if a.shape[2] == 4:
         alpha = a[..., 3] / 255
@@ -64,9 +59,7 @@ def _to_gray(array):
 def _center(digit):
     """Place a (h, w) digit, values 0..1, in a 28x28 field with its center of mass at (14, 14)."""
     h, w = digit.shape
-    total = digit.sum()
-    if total <= 0:
-        return np.zeros((SIZE, SIZE), np.uint8)
+    total = max(float(digit.sum()), 1e-6)
     ys, xs = np.indices(digit.shape)
     cy, cx = (ys * digit).sum() / total, (xs * digit).sum() / total
     # Clipping the shift keeps a lopsided digit inside the field, as a 20 px box always fits.
@@ -81,15 +74,13 @@ def to_mnist(array):
     """Image array (H, W) or (H, W, C) -> uint8 (28, 28) in MNIST's form; all zeros when there is no ink."""
     gray = _to_gray(array)
     lo, hi = float(gray.min()), float(gray.max())
-    if hi - lo < MIN_CONTRAST:
-        return np.zeros((SIZE, SIZE), np.uint8)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     if background > (lo + hi) / 2:  # bright paper with a dark digit, the usual photo or scan
         gray, background = 255 - gray, 255 - background
     ink = np.clip(gray - background, 0, None)
     peak = float(ink.max())
-    if peak < MIN_CONTRAST:
+    if peak < MIN_CONTRAST:  # near-constant: white or black paper, or faint noise
         return np.zeros((SIZE, SIZE), np.uint8)
     ink /= peak
     mask = ink > INK_THRESHOLD
@@ -97,19 +88,33 @@ def to_mnist(array):
     box = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
     h, w = box.shape
     size = (max(1, round(w * BOX / max(h, w))), max(1, round(h * BOX / max(h, w))))
-    digit = np.asarray(Image.fromarray(box, mode="F").resize(size, Image.Resampling.LANCZOS))
+    digit = np.asarray(Image.fromarray(box).resize(size, Image.Resampling.LANCZOS))
     return _center(np.clip(digit, 0, 1))  # LANCZOS rings slightly past 0..1
+
+
+def _shrink(image):
+    """Box-downscale a big decoded image a strip at a time; resizing it whole would copy it (RGBA twice)."""
+    factor = max(image.size) // WORK_SIZE
+    if factor < 2:
+        return image
+    rows = 64  # output rows per strip
+    out = Image.new(image.mode, (-(-image.width // factor), -(-image.height // factor)))
+    for top in range(0, out.height, rows):
+        strip = image.crop((0, top * factor, image.width, min((top + rows) * factor, image.height)))
+        out.paste(strip.resize((out.width, min(rows, out.height - top)), Image.Resampling.BOX), (0, top))
+    return out
 
 
 def _decode(image):
     """Opened Pillow image -> numpy array no larger than WORK_SIZE on its long side."""
     image.draft(image.mode, (WORK_SIZE, WORK_SIZE))  # JPEG: decode at 1/2..1/8 scale
+    ImageOps.exif_transpose(image, in_place=True)  # phone photos store their rotation in EXIF
     if image.mode in ("P", "PA", "LA", "La", "RGBa") or "transparency" in image.info:
         image = image.convert("RGBA")  # keeps transparency, which is paper
     elif image.mode not in PLAIN_MODES:
         image = image.convert("L" if image.mode == "1" else "RGB")  # Pillow would resize "1" without antialiasing
+    image = _shrink(image)
     image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS)
-    ImageOps.exif_transpose(image, in_place=True)  # phone photos store their rotation in EXIF
     array = np.asarray(image)
     return array / np.float32(257) if image.mode.startswith("I;16") else array  # 16-bit -> 0..255
 
@@ -117,15 +122,13 @@ def _decode(image):
 def _read_npy(path):
     try:  # the header alone gives dtype and shape, so nothing is loaded before they are checked
         with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if fmt.read_magic(f) == (1, 0) else fmt.read_array_header_2_0
             shape, _, dtype = read_header(f)
     except ValueError:
         raise _InputError("not a valid .npy file; save the array with numpy.save.") from None
     if dtype.hasobject:
         raise _InputError("the .npy file holds Python objects, which are never unpickled; save a numeric array.")
-    if np.prod(shape) > 4 * MAX_PIXELS:
-        raise _InputError(f"the array of shape {shape} is too large; downscale it before use.")
     return np.load(path, allow_pickle=False)
 
 
@@ -140,24 +143,24 @@ def load_image(path):
         if path.suffix.lower() == ".npy":
             return to_mnist(_read_npy(path))
         # Pillow warns from 89 MP; a 100 MP scan is fine here, as it is downscaled before any float work.
-        with warnings.catch_warnings(), Image.open(path) as image:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            if image.size[0] * image.size[1] > MAX_PIXELS:
-                raise Image.DecompressionBombError(f"{image.size[0]}x{image.size[1]} pixels")
-            return to_mnist(_decode(image))
+        with warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning):
+            with Image.open(path) as image:  # reads the header only, so the size is checked before decoding
+                if image.size[0] * image.size[1] > MAX_PIXELS:
+                    raise Image.DecompressionBombError
+                return to_mnist(_decode(image))
     except _InputError as e:
         raise ValueError(f"{path}: {e}") from None
     except Image.DecompressionBombError:
-        raise ValueError(
-            f"{path}: the image has more than {MAX_PIXELS // 10**6} million pixels, so it could be a decompression "
-            "bomb; downscale it before use."
-        ) from None
+        limit = MAX_PIXELS // 10**6
+        message = f"more than {limit} million pixels, a possible decompression bomb; downscale it."
+        raise ValueError(f"{path}: {message}") from None
     except Image.UnidentifiedImageError:
         raise ValueError(f"{path}: not an image; use a PNG, JPEG, BMP, GIF, TIFF or .npy file.") from None
     except PermissionError:
         raise ValueError(f"{path}: permission denied; make the file readable.") from None
     except Exception as e:  # corrupt data fails inside the decoders in many ways (OSError, SyntaxError, EOFError, ...)
-        raise ValueError(f"{path}: the file is corrupt or truncated ({type(e).__name__}: {e}); save it again.") from None
+        reason = f"{type(e).__name__}: {e}"
+        raise ValueError(f"{path}: the file is corrupt or truncated ({reason}); save it again.") from None
 
 
 def load_images(paths):

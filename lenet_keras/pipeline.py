@@ -7,6 +7,7 @@ and returns what it wrote, so notebooks 02-04 can each run on their own.
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from lenet_keras import evaluate as ev
@@ -46,9 +47,11 @@ def evaluate_and_report(model_path, data_dir=None, out_dir=None, mnist=None, rec
     mnist = mnist if mnist is not None else load_mnist(data_dir)
     metrics, y_pred = ev.evaluate(model, mnist)
     _, (x_test, y_test) = mnist
-    wrong = (y_pred != y_test).nonzero()[0][:40]
+    wrong = (y_pred != y_test).nonzero()[0]
+    metrics["mistakes"] = [{"index": int(i), "true": int(y_test[i]), "predicted": int(y_pred[i])} for i in wrong]
     _save(plots.plot_confusion(metrics["confusion_matrix"]), out / "confusion_matrix.png")
-    _save(plots.plot_digits(x_test[wrong], y_test[wrong], y_pred[wrong], title="Misclassified"), out / "mistakes.png")
+    shown = wrong[:40]
+    _save(plots.plot_digits(x_test[shown], y_test[shown], y_pred[shown], title="Misclassified"), out / "mistakes.png")
     metrics["model"] = {"variant": model.name.removeprefix("lenet5_"), "parameters": int(model.count_params())}
     if recipe is None and (out / "metrics.json").is_file():
         recipe = ev.read_json(out / "metrics.json").get("recipe")
@@ -56,3 +59,59 @@ def evaluate_and_report(model_path, data_dir=None, out_dir=None, mnist=None, rec
         metrics["recipe"] = recipe
     ev.write_json(metrics, out / "metrics.json")
     return metrics
+
+
+def _agreement_row(name, path, probabilities, y_test, keras_pred):
+    pred = probabilities.argmax(axis=1)
+    return {
+        "format": name,
+        "test_accuracy": float((pred == y_test).mean()),
+        "agreement_with_keras": float((pred == keras_pred).mean()),
+        "size_bytes": _size(path),
+    }
+
+
+def _size(path):
+    path = Path(path)
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def format_parity(rows):
+    """The parity report as a fixed-width text table."""
+    lines = [f"{'format':<16}{'test accuracy':>15}{'agrees w/ Keras':>17}{'size (KB)':>12}"]
+    for r in rows:
+        lines.append(
+            f"{r['format']:<16}{r['test_accuracy']:>15.4%}{r['agreement_with_keras']:>17.4%}{r['size_bytes'] / 1000:>12.1f}"
+        )
+    return "\n".join(lines)
+
+
+def export_and_check(model_path, data_dir=None, out_dir=None, mnist=None):
+    """Export SavedModel + float32/int8 TFLite beside the model, then measure parity on the full test set.
+
+    Writes parity.json; returns {"paths", "rows", "table"}.
+    """
+    import tensorflow as tf
+
+    from lenet_keras.export import export_all
+    from lenet_keras.tflite import TFLiteClassifier
+
+    model_path = Path(model_path)
+    out = Path(out_dir) if out_dir else model_path.parent
+    model = ev.load_model(model_path)
+    (x_train, _), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)
+    paths = export_all(model, out, calibration_images=x_train)
+
+    keras_pred = ev.predict_logits(model, x_test).argmax(axis=1)
+    pixels = x_test[..., None]  # (N, 28, 28, 1) raw 0-255, the exported models' input
+    serve = tf.saved_model.load(str(paths["saved_model"])).signatures["serve"]
+    saved_probs = next(iter(serve(tf.constant(pixels, tf.float32)).values())).numpy()
+    rows = [
+        _agreement_row("keras", model_path, np.eye(10)[keras_pred], y_test, keras_pred),
+        _agreement_row("savedmodel", paths["saved_model"], saved_probs, y_test, keras_pred),
+    ]
+    for name in ("float32", "int8"):
+        probabilities = TFLiteClassifier(paths[name], num_threads=2).predict_proba(pixels)
+        rows.append(_agreement_row(f"tflite_{name}", paths[name], probabilities, y_test, keras_pred))
+    ev.write_json({"rows": rows}, out / "parity.json")
+    return {"paths": paths, "rows": rows, "table": format_parity(rows)}

@@ -116,7 +116,8 @@ def train(config=TrainConfig(), mnist=None, strategy=None):
     with scope:
         model = compile_model(build_lenet5(config.model), config, steps_per_epoch)
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=make_callbacks(config, out_dir), verbose=2
+        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=make_callbacks(config, out_dir), verbose=2,
+        shuffle=False,  # the dataset reshuffles itself each epoch
     )
     return model, history.history
 

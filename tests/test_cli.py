@@ -1,0 +1,97 @@
+"""The command line as a user meets it: answers, JSON, and one clear line for every bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+INT8 = ROOT / "saved_models" / "lenet5_int8.tflite"
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "lenet_keras", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def digit_files(mnist, tmp_path_factory):
+    """Test digits the way people write them: dark ink on light paper, larger, in several formats."""
+    _, (x_test, y_test) = mnist
+    folder = tmp_path_factory.mktemp("digits")
+    files = []
+    for i, fmt in enumerate(["png", "jpg", "bmp", "npy"]):
+        paper = Image.fromarray(255 - x_test[i]).resize((140, 140), Image.BICUBIC)
+        path = folder / f"digit{i}.{fmt}"
+        np.save(path, np.asarray(paper)) if fmt == "npy" else paper.convert("RGB").save(path)
+        files.append((path, int(y_test[i])))
+    return files
+
+
+def test_predict_reads_each_format_and_answers_right(digit_files):
+    result = run_cli("predict", INT8, *[p for p, _ in digit_files], "--json", "--top", "3")
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    assert [a["digit"] for a in answers] == [label for _, label in digit_files]
+    for a in answers:
+        assert len(a["top"]) == 3 and a["top"][0]["probability"] >= a["top"][1]["probability"]
+        assert a["probability"] > 0.5 and not a["low_confidence"]
+
+
+def test_predict_plain_output(digit_files):
+    path, label = digit_files[0]
+    result = run_cli("predict", INT8, path)
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"{path}: {label} (")
+
+
+def test_predict_does_not_import_tensorflow(digit_files):
+    code = (
+        "import sys; from lenet_keras.cli import main; "
+        f"rc = main(['predict', {str(INT8)!r}, {str(digit_files[0][0])!r}]); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'; "
+        "sys.exit(rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def _bad_inputs(folder):
+    text = folder / "notes.png"
+    text.write_text("this is not an image")
+    empty = folder / "empty.png"
+    empty.touch()
+    fake_model = folder / "model.tflite"
+    fake_model.write_text("not a model")
+    return {
+        "not an image": (["predict", INT8, text], "notes.png"),
+        "zero-byte image": (["predict", INT8, empty], "empty.png"),
+        "missing image": (["predict", INT8, folder / "nope.png"], "nope.png"),
+        "missing model": (["predict", folder / "missing.tflite", text], "missing.tflite"),
+        "not a model": (["predict", fake_model, text], "model.tflite"),
+        "missing keras model": (["evaluate", "--out", folder / "nowhere"], "model file not found"),
+    }
+
+
+@pytest.mark.parametrize("case", ["not an image", "zero-byte image", "missing image", "missing model",
+                                  "not a model", "missing keras model"])
+def test_bad_input_gets_one_clear_line(tmp_path, case):
+    args, expected = _bad_inputs(tmp_path)[case]
+    result = run_cli(*args)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["train", "--epochs", "0"], ["train", "--variant", "lenet7"], ["predict", INT8],
+                                  ["predict", INT8, "x.png", "--top", "zero"], ["fly"]])
+def test_bad_arguments_exit_with_usage(args):
+    result = run_cli(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error:" in result.stderr

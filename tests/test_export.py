@@ -1,0 +1,95 @@
+"""Exported models against their oracle, the Keras model; atomic writes; the shipped release."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "saved_models"
+
+
+@pytest.fixture(scope="module")
+def exported(mnist, tmp_path_factory):
+    from lenet_keras.pipeline import export_and_check
+
+    out = tmp_path_factory.mktemp("export")
+    return export_and_check(SHIPPED / "lenet5.keras", out_dir=out, mnist=mnist)
+
+
+def test_parity_with_keras_on_the_full_test_set(exported):
+    rows = {r["format"]: r for r in exported["rows"]}
+    assert rows["savedmodel"]["agreement_with_keras"] == 1.0
+    assert rows["tflite_float32"]["agreement_with_keras"] >= 0.999
+    assert abs(rows["tflite_int8"]["test_accuracy"] - rows["tflite_float32"]["test_accuracy"]) <= 0.001
+    assert rows["tflite_int8"]["size_bytes"] <= 70_000
+    assert "tflite_int8" in exported["table"]
+    assert json.loads((exported["paths"]["int8"].parent / "parity.json").read_text())["rows"] == exported["rows"]
+
+
+def test_exported_contract_raw_pixels_in_probabilities_out(exported, mnist):
+    from lenet_keras.tflite import TFLiteClassifier
+
+    _, (x_test, _) = mnist
+    for name, dtype in [("float32", np.float32), ("int8", np.uint8)]:
+        model = TFLiteClassifier(exported["paths"][name])
+        details = model.interpreter.get_input_details()[0]
+        assert details["dtype"] == dtype and list(details["shape_signature"]) == [-1, 28, 28, 1]
+        if name == "int8":
+            assert details["quantization"] == (1.0, 0)  # raw pixels go in unchanged
+        for batch in (1, 7, 1):  # dynamic batch
+            p = model.predict_proba(x_test[:batch])
+            assert p.shape == (batch, 10) and p.dtype == np.float32
+            np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=0.02)
+
+
+def test_saved_model_serves_raw_pixels(exported, mnist):
+    import tensorflow as tf
+
+    from lenet_keras.evaluate import load_model, predict_logits
+
+    _, (x_test, _) = mnist
+    serve = tf.saved_model.load(str(exported["paths"]["saved_model"])).signatures["serve"]
+    probs = next(iter(serve(tf.constant(x_test[:64, ..., None], tf.float32)).values())).numpy()
+    logits = predict_logits(load_model(SHIPPED / "lenet5.keras"), x_test[:64])
+    np.testing.assert_allclose(probs, tf.nn.softmax(logits).numpy(), atol=1e-5)
+
+
+def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch):
+    import keras
+
+    from lenet_keras import export
+    from lenet_keras.model import build_lenet5
+
+    for name in (export.TFLITE_FLOAT, export.TFLITE_INT8):
+        (tmp_path / name).write_bytes(b"previous " + name.encode())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def fail_int8(saved_model_dir, calibration_images=None):
+        if calibration_images is not None:
+            raise RuntimeError("converter crashed")
+        return b"new float model"
+
+    monkeypatch.setattr(export, "convert_tflite", fail_int8)
+    keras.utils.set_random_seed(0)
+    with pytest.raises(RuntimeError, match="converter crashed"):
+        export.export_all(build_lenet5(), tmp_path, calibration_images=np.zeros((4, 28, 28), np.uint8))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no staging folder left either
+
+
+def test_shipped_models_reach_their_recorded_accuracy(mnist):
+    """The committed TFLite release, run without TensorFlow, still scores what parity.json records."""
+    from lenet_keras.tflite import TFLiteClassifier
+
+    _, (x_test, y_test) = mnist
+    recorded = {r["format"]: r for r in json.loads((SHIPPED / "parity.json").read_text())["rows"]}
+    metrics = json.loads((SHIPPED / "metrics.json").read_text())
+    assert recorded["keras"]["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert metrics["test_accuracy"] >= 0.993
+    for name in ("float32", "int8"):
+        path = SHIPPED / f"lenet5_{name}.tflite"
+        accuracy = float((TFLiteClassifier(path, num_threads=2).predict(x_test)[0] == y_test).mean())
+        assert accuracy == pytest.approx(recorded[f"tflite_{name}"]["test_accuracy"], abs=5e-4), name
+        assert os.path.getsize(path) == recorded[f"tflite_{name}"]["size_bytes"]

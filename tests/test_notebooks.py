@@ -1,0 +1,51 @@
+"""Execute every notebook headless, in order, in smoke mode (1 epoch on a few thousand images)."""
+
+import os
+import pathlib
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path.name
+
+
+def test_notebooks_have_no_logic_of_their_own():
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert "def " not in cell.source and "for " not in cell.source, f"{path.name}: {cell.source[:60]}"
+
+
+@pytest.fixture(scope="module")
+def smoke_env(mnist_dir, tmp_path_factory, monkeypatch_module):
+    out = tmp_path_factory.mktemp("notebooks")
+    monkeypatch_module.setenv("LENET_SMOKE", "1")
+    monkeypatch_module.setenv("LENET_OUT", str(out))
+    monkeypatch_module.setenv("LENET_MNIST_DIR", mnist_dir)
+    return out
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_headless(path, smoke_env):
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, f"{path.name} shows no figure"
+    assert os.listdir(smoke_env)

@@ -1,0 +1,51 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lenet_keras.evaluate import load_model, predict_logits
+from lenet_keras.pipeline import train_and_report
+from lenet_keras.train import recipe
+
+
+@pytest.fixture(scope="module")
+def trained(mnist_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    config = recipe(variant="classic", epochs=2, limit=3000, augment=False, out_dir=out)
+    return config, train_and_report(config, data_dir=mnist_dir)
+
+
+def test_short_run_learns_and_writes_its_files(trained):
+    config, result = trained
+    out = result["model_path"].parent
+    assert result["metrics"]["test_accuracy"] > 0.85  # 3,000 images, 2 epochs: far above chance (0.10)
+    for name in ["lenet5.keras", "history.csv", "training_curves.png", "metrics.json", "confusion_matrix.png",
+                 "mistakes.png"]:
+        assert (out / name).stat().st_size > 0, name
+    assert any((out / "logs").rglob("events.out.tfevents.*"))
+    assert not (out / "backup").exists()  # BackupAndRestore removes its checkpoint after a finished run
+    history = pd.read_csv(out / "history.csv")
+    assert list(history["epoch"]) == [0, 1]
+    assert {"accuracy", "val_accuracy", "loss", "val_loss", "learning_rate"} <= set(history.columns)
+
+
+def test_saved_model_is_the_best_epoch_and_reloads(trained, mnist):
+    config, result = trained
+    history = result["history"]
+    model = load_model(result["model_path"])
+    _, (x_test, y_test) = mnist
+    accuracy = float(np.mean(predict_logits(model, x_test).argmax(1) == y_test))
+    assert accuracy == pytest.approx(result["metrics"]["test_accuracy"], abs=1e-9)
+    assert result["metrics"]["recipe"]["epochs"] == 2
+    assert history["val_accuracy"].max() > 0.85
+
+
+def test_metrics_are_consistent(trained):
+    metrics = trained[1]["metrics"]
+    cm = np.array(metrics["confusion_matrix"])
+    assert cm.sum() == 10000 == metrics["test_images"]
+    assert np.trace(cm) == 10000 - metrics["test_errors"]
+    assert len(metrics["mistakes"]) == metrics["test_errors"]
+    per_class = cm.diagonal() / cm.sum(axis=1)
+    np.testing.assert_allclose(list(metrics["per_class_accuracy"].values()), per_class)
+    assert metrics["classification_report"]["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert metrics["model"] == {"variant": "classic", "parameters": 60850}

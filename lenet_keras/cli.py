@@ -27,8 +27,14 @@ def cmd_train(args):
     from lenet_keras.train import recipe
 
     config = recipe(
-        variant=args.variant, epochs=args.epochs, limit=args.limit, seed=args.seed, out_dir=args.out,
-        batch_size=args.batch_size, augment=args.augment, deterministic=args.deterministic,
+        variant=args.variant,
+        epochs=args.epochs,
+        limit=args.limit,
+        seed=args.seed,
+        out_dir=args.out,
+        batch_size=args.batch_size,
+        augment=args.augment,
+        deterministic=args.deterministic,
     )
     result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy)
     print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")

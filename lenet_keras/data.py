@@ -67,14 +67,25 @@ def random_affine(images, config, seed):
     # Maps each output pixel (x, y) back to the input pixel it samples: rotate and scale about the centre, then shift.
     zeros = tf.zeros([n])
     transforms = tf.stack(
-        [cos, -sin, center - cos * center + sin * center - tx,
-         sin, cos, center - sin * center - cos * center - ty,
-         zeros, zeros],
+        [
+            cos,
+            -sin,
+            center - cos * center + sin * center - tx,
+            sin,
+            cos,
+            center - sin * center - cos * center - ty,
+            zeros,
+            zeros,
+        ],
         axis=1,
     )  # (B, 8)
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=BACKGROUND,
-        interpolation="BILINEAR", fill_mode="CONSTANT",
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=BACKGROUND,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
     )
 
 

@@ -1,8 +1,6 @@
 """Test-set metrics for a trained model: accuracy, per-class accuracy, confusion matrix, report."""
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import keras
@@ -10,6 +8,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from lenet_keras.data import preprocess
+from lenet_keras.files import atomic_path
 from lenet_keras.idx import load_mnist
 
 
@@ -59,10 +58,6 @@ def read_json(path):
 
 def write_json(data, path):
     """Write JSON atomically (temporary file, then rename) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2))
+    return Path(path)

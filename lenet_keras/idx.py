@@ -27,19 +27,23 @@ class IdxSpec:
 
 MNIST_FILES = {
     "train_images": IdxSpec(
-        "train-images-idx3-ubyte", (60000, 28, 28),
+        "train-images-idx3-ubyte",
+        (60000, 28, 28),
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     ),
     "train_labels": IdxSpec(
-        "train-labels-idx1-ubyte", (60000,),
+        "train-labels-idx1-ubyte",
+        (60000,),
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     ),
     "test_images": IdxSpec(
-        "t10k-images-idx3-ubyte", (10000, 28, 28),
+        "t10k-images-idx3-ubyte",
+        (10000, 28, 28),
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     ),
     "test_labels": IdxSpec(
-        "t10k-labels-idx1-ubyte", (10000,),
+        "t10k-labels-idx1-ubyte",
+        (10000,),
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     ),
 }
@@ -113,7 +117,9 @@ def load_mnist_idx(folder, verify=True):
     """Load ((x_train, y_train), (x_test, y_test)) from a folder of the four IDX files."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: MNIST folder not found; set {MNIST_DIR_ENV} to a folder with the four IDX files.")
+        raise FileNotFoundError(
+            f"{folder}: MNIST folder not found; set {MNIST_DIR_ENV} to a folder with the four IDX files."
+        )
     arrays = {}
     for key, spec in MNIST_FILES.items():
         # verify=False accepts other IDX data of the same form (a subset, a re-labelled copy): any count, no checksum

@@ -80,9 +80,8 @@ def format_parity(rows):
     """The parity report as a fixed-width text table."""
     lines = [f"{'format':<16}{'test accuracy':>15}{'agrees w/ Keras':>17}{'size (KB)':>12}"]
     for r in rows:
-        lines.append(
-            f"{r['format']:<16}{r['test_accuracy']:>15.4%}{r['agreement_with_keras']:>17.4%}{r['size_bytes'] / 1000:>12.1f}"
-        )
+        accuracy, agreement, kilobytes = r["test_accuracy"], r["agreement_with_keras"], r["size_bytes"] / 1000
+        lines.append(f"{r['format']:<16}{accuracy:>15.4%}{agreement:>17.4%}{kilobytes:>12.1f}")
     return "\n".join(lines)
 
 

@@ -40,7 +40,7 @@ def plot_class_balance(train_labels, test_labels):
 def plot_history(history):
     """Loss and accuracy curves from a Keras history dict (or the CSVLogger's DataFrame)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         ax.plot(np.asarray(history[metric]), label=f"train {metric}")
         ax.plot(np.asarray(history[f"val_{metric}"]), label=f"validation {metric}")
         ax.set(xlabel="epoch", title=metric)

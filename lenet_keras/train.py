@@ -1,7 +1,5 @@
 """Compile and fit LeNet-5 with Keras callbacks; write the best model, its history and curves."""
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -9,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from lenet_keras.data import DataConfig, make_datasets
+from lenet_keras.files import atomic_path
 from lenet_keras.model import ModelConfig, build_lenet5
 
 MODEL_NAME = "lenet5.keras"
@@ -34,16 +33,27 @@ class TrainConfig:
         return asdict(self)
 
 
-def recipe(variant=None, epochs=None, limit=None, seed=0, out_dir="saved_models", batch_size=None, augment=None,
-           deterministic=False):
+def recipe(
+    variant=None,
+    epochs=None,
+    limit=None,
+    seed=0,
+    out_dir="saved_models",
+    batch_size=None,
+    augment=None,
+    deterministic=False,
+):
     """The default recipe, with any of its common settings overridden (None keeps the default)."""
     base = TrainConfig()
     model = base.model if variant is None else replace(base.model, variant=variant)
-    data_overrides = {k: v for k, v in dict(limit=limit, batch_size=batch_size, augment=augment).items() if v is not None}
+    data_overrides = {
+        k: v for k, v in dict(limit=limit, batch_size=batch_size, augment=augment).items() if v is not None
+    }
     data = replace(base.data, seed=seed, **data_overrides)
     epochs = base.epochs if epochs is None else epochs
-    return replace(base, model=model, data=data, epochs=epochs, seed=seed, out_dir=str(out_dir),
-                   deterministic=deterministic)
+    return replace(
+        base, model=model, data=data, epochs=epochs, seed=seed, out_dir=str(out_dir), deterministic=deterministic
+    )
 
 
 def make_schedule(config, steps_per_epoch):
@@ -90,20 +100,15 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def _save_model(self, epoch, batch, logs):
         final = self.filepath
-        fd, tmp = tempfile.mkstemp(suffix=".keras", dir=os.path.dirname(os.path.abspath(final)))
-        os.close(fd)
-        self.filepath = tmp
-        try:
-            super()._save_model(epoch, batch, logs)
-            if os.path.getsize(tmp) > 0:  # nothing written means the model was not an improvement
-                os.replace(tmp, final)
-        finally:
-            self.filepath = final
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with atomic_path(final) as tmp:  # stays empty, and final untouched, when the epoch is no improvement
+            self.filepath = str(tmp)
+            try:
+                super()._save_model(epoch, batch, logs)
+            finally:
+                self.filepath = final
 
 
-def train(config=TrainConfig(), mnist=None, strategy=None):
+def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=()):
     """Train LeNet-5 and return (model, history dict). Writes the best model to out_dir/lenet5.keras."""
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
@@ -116,7 +121,11 @@ def train(config=TrainConfig(), mnist=None, strategy=None):
     with scope:
         model = compile_model(build_lenet5(config.model), config, steps_per_epoch)
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=make_callbacks(config, out_dir), verbose=2,
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        callbacks=[*make_callbacks(config, out_dir), *extra_callbacks],
+        verbose=2,
         shuffle=False,  # the dataset reshuffles itself each epoch
     )
     return model, history.history

@@ -14,8 +14,14 @@ INT8 = ROOT / "saved_models" / "lenet5_int8.tflite"
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "lenet_keras", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "lenet_keras", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +83,9 @@ def _bad_inputs(folder):
     }
 
 
-@pytest.mark.parametrize("case", ["not an image", "zero-byte image", "missing image", "missing model",
-                                  "not a model", "missing keras model"])
+@pytest.mark.parametrize(
+    "case", ["not an image", "zero-byte image", "missing image", "missing model", "not a model", "missing keras model"]
+)
 def test_bad_input_gets_one_clear_line(tmp_path, case):
     args, expected = _bad_inputs(tmp_path)[case]
     result = run_cli(*args)
@@ -89,8 +96,16 @@ def test_bad_input_gets_one_clear_line(tmp_path, case):
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args", [["train", "--epochs", "0"], ["train", "--variant", "lenet7"], ["predict", INT8],
-                                  ["predict", INT8, "x.png", "--top", "zero"], ["fly"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--epochs", "0"],
+        ["train", "--variant", "lenet7"],
+        ["predict", INT8],
+        ["predict", INT8, "x.png", "--top", "zero"],
+        ["fly"],
+    ],
+)
 def test_bad_arguments_exit_with_usage(args):
     result = run_cli(*args)
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -18,8 +18,14 @@ def test_short_run_learns_and_writes_its_files(trained):
     config, result = trained
     out = result["model_path"].parent
     assert result["metrics"]["test_accuracy"] > 0.85  # 3,000 images, 2 epochs: far above chance (0.10)
-    for name in ["lenet5.keras", "history.csv", "training_curves.png", "metrics.json", "confusion_matrix.png",
-                 "mistakes.png"]:
+    for name in [
+        "lenet5.keras",
+        "history.csv",
+        "training_curves.png",
+        "metrics.json",
+        "confusion_matrix.png",
+        "mistakes.png",
+    ]:
         assert (out / name).stat().st_size > 0, name
     assert any((out / "logs").rglob("events.out.tfevents.*"))
     assert not (out / "backup").exists()  # BackupAndRestore removes its checkpoint after a finished run

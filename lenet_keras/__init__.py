@@ -7,9 +7,9 @@ exported model) never imports TensorFlow.
 import importlib
 import os
 
-# TensorFlow's C++ start-up chatter (CPU features, missing CUDA) buries the useful output;
-# set TF_CPP_MIN_LOG_LEVEL=0 to see it again.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Quiets TensorFlow's C++ warnings; set TF_CPP_MIN_LOG_LEVEL=0 to see them. (TF 2.21 still prints a few
+# start-up lines, about oneDNN and CUDA, whatever this says: tensorflow/tensorflow#100442.)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "1.0.0"
 

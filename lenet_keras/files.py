@@ -26,3 +26,9 @@ def atomic_path(path):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def remove_stale_temporaries(folder, name):
+    """Delete temporaries of `name` that a killed process left in `folder` (atomic_path's dotted files)."""
+    for stale in Path(folder).glob(f".{name}.*"):
+        stale.unlink(missing_ok=True)

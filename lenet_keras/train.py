@@ -1,5 +1,7 @@
 """Compile and fit LeNet-5 with Keras callbacks; write the best model, its history and curves."""
 
+import contextlib
+import csv
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -7,7 +9,7 @@ import keras
 import tensorflow as tf
 
 from lenet_keras.data import DataConfig, make_datasets
-from lenet_keras.files import atomic_path
+from lenet_keras.files import atomic_path, remove_stale_temporaries
 from lenet_keras.model import ModelConfig, build_lenet5
 
 MODEL_NAME = "lenet5.keras"
@@ -80,17 +82,34 @@ def compile_model(model, config, steps_per_epoch):
     return model
 
 
+def best_logged(history_csv, metric="val_accuracy"):
+    """The best value of `metric` in a CSVLogger file, or None if there is none."""
+    if not Path(history_csv).is_file():
+        return None
+    with open(history_csv, newline="") as f:
+        values = [float(row[metric]) for row in csv.DictReader(f) if row.get(metric)]
+    return max(values, default=None)
+
+
 def make_callbacks(config, out_dir):
     """Best-model checkpoint, early stopping, CSV and TensorBoard logs, crash backup, NaN guard."""
     out_dir = Path(out_dir)
-    if not (out_dir / "backup").exists():  # a fresh run, not a resume: start a new history
-        (out_dir / "history.csv").unlink(missing_ok=True)
+    history_csv = out_dir / "history.csv"
+    if (out_dir / "backup").exists():
+        # Resuming a killed run: the checkpoint must beat the best epoch before the crash, not start from scratch.
+        best = best_logged(history_csv)
+    else:
+        best = None
+        history_csv.unlink(missing_ok=True)
     return [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
-        AtomicModelCheckpoint(str(out_dir / MODEL_NAME), monitor="val_accuracy", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
+        AtomicModelCheckpoint(
+            str(out_dir / MODEL_NAME), monitor="val_accuracy", save_best_only=True, initial_value_threshold=best
+        ),
+        # The best weights come back from the checkpoint after fit, which also holds across a resume.
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience),
+        keras.callbacks.CSVLogger(str(history_csv), append=True),
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False, profile_batch=0),
     ]
 
@@ -115,10 +134,14 @@ def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=()):
         tf.config.experimental.enable_op_determinism()
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir, MODEL_NAME)
     train_ds, val_ds, _ = make_datasets(config.data, mnist=mnist)
     steps_per_epoch = int(train_ds.cardinality())
-    scope = strategy.scope() if strategy is not None else _NullScope()
-    with scope:
+    if strategy is not None:
+        # Keras 3.15's multi-step loop fails under tf.distribute ("You must feed a value for placeholder"):
+        # distributed runs execute one step per call.
+        config = replace(config, steps_per_execution=1)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = compile_model(build_lenet5(config.model), config, steps_per_epoch)
     history = model.fit(
         train_ds,
@@ -128,12 +151,5 @@ def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=()):
         verbose=2,
         shuffle=False,  # the dataset reshuffles itself each epoch
     )
+    model.load_weights(out_dir / MODEL_NAME)  # the best validation epoch, as saved by the checkpoint
     return model, history.history
-
-
-class _NullScope:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

@@ -31,7 +31,7 @@ def test_short_run_learns_and_writes_its_files(trained):
     assert not (out / "backup").exists()  # BackupAndRestore removes its checkpoint after a finished run
     history = pd.read_csv(out / "history.csv")
     assert list(history["epoch"]) == [0, 1]
-    assert {"accuracy", "val_accuracy", "loss", "val_loss", "learning_rate"} <= set(history.columns)
+    assert {"accuracy", "val_accuracy", "loss", "val_loss"} <= set(history.columns)
 
 
 def test_saved_model_is_the_best_epoch_and_reloads(trained, mnist):

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from lenet_keras.data import DataConfig, make_datasets
+from lenet_keras.evaluate import write_json
 from lenet_keras.idx import load_mnist
 from lenet_keras.model import ModelConfig, build_lenet5
 from lenet_keras.train import TrainConfig, compile_model, train
@@ -72,7 +73,7 @@ def time_to_accuracy(mnist, config, target=0.99):
     timer = EpochTimer()
     _, _, test_ds = make_datasets(config.data, mnist)
     clock = TestAccuracyClock(test_ds, timer)
-    model, _ = train(config, mnist=mnist, extra_callbacks=[timer, clock])
+    model, _ = train(config, mnist=mnist, extra_callbacks=[timer, clock], verbose=0)
     reached = next((p for p in clock.points if p["test_accuracy"] >= target), None)
     return model, {
         "target": target,
@@ -120,10 +121,12 @@ def predict_cold_start(model_path, image_path, repeats=3):
 
 def run_benchmark(out_dir="build/benchmark", data_dir=None, quick=False):
     """Run every measurement and return one JSON-ready dict."""
+    import tensorflow as tf
     from PIL import Image
 
     from lenet_keras.export import export_all
 
+    tf.get_logger().setLevel("ERROR")  # each throughput run builds a new model: retracing is expected
     out = Path(out_dir)
     mnist = load_mnist(data_dir)
     (x_train, _), (x_test, _) = mnist
@@ -159,4 +162,5 @@ def run_benchmark(out_dir="build/benchmark", data_dir=None, quick=False):
     digit = out / "digit.png"
     Image.fromarray(255 - x_test[0]).resize((280, 280)).save(digit)
     result["predict_cold_start_seconds"] = predict_cold_start(paths["int8"], digit, repeats=1 if quick else 3)
+    write_json(result, out / "benchmark.json")
     return result

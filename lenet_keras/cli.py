@@ -97,7 +97,12 @@ def make_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None)
     p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
-    p.add_argument("--strategy", choices=("default", "mirrored"), default="default")
+    p.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multi-worker"),
+        default="default",
+        help="mirrored: all local GPUs; multi-worker: the cluster in $TF_CONFIG (default: one device)",
+    )
 
     add("evaluate", cmd_evaluate, "Evaluate OUT/lenet5.keras on the 10,000 test images.")
     add("export", cmd_export, "Export OUT/lenet5.keras to a SavedModel and float32/int8 TFLite, with a parity report.")

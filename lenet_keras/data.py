@@ -30,7 +30,7 @@ def preprocess(images):
 
 @dataclass(frozen=True)
 class DataConfig:
-    batch_size: int = 128
+    batch_size: int = 512  # augmented training on 2 cores: 18.4k images/s at 512, 16.4k at 256, 15.8k at 128
     validation_size: int = 5000
     limit: int | None = None  # train on the first N training images (quick runs)
     augment: bool = True
@@ -89,6 +89,14 @@ def random_affine(images, config, seed):
     )
 
 
+# On a 2-core machine tf.data's autotuner and its extra threads compete with the training step
+# for the cores, and epochs took 2.5 s or 5 s at random. One private thread, a fixed prefetch
+# of two batches, and no autotuning keep every epoch at the fast time.
+_PIPELINE_OPTIONS = tf.data.Options()
+_PIPELINE_OPTIONS.autotune.enabled = False
+_PIPELINE_OPTIONS.threading.private_threadpool_size = 1
+
+
 def _pipeline(x, y, batch_size, shuffle=False, augment=None, seed=0):
     # Preprocess once: the (N, 32, 32, 1) float32 tensor stays in memory, and each epoch
     # shuffles only the indices and gathers whole batches (no per-image work in Python).
@@ -102,9 +110,8 @@ def _pipeline(x, y, batch_size, shuffle=False, augment=None, seed=0):
         batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip(ds, batch_seeds).map(
             lambda batch, r: (augment(batch[0], tf.stack([tf.cast(seed, tf.int64), r])), batch[1]),
-            num_parallel_calls=tf.data.AUTOTUNE,
         )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(2).with_options(_PIPELINE_OPTIONS)
 
 
 def make_datasets(config=DataConfig(), mnist=None):

@@ -13,18 +13,21 @@ from lenet_keras.files import atomic_path, remove_stale_temporaries
 from lenet_keras.model import ModelConfig, build_lenet5
 
 MODEL_NAME = "lenet5.keras"
+# Model selection on validation loss: with 5,000 validation images, accuracy moves in steps of
+# 0.02% and its best epoch is often a lucky one (a run picked 99.22% test over 99.36%).
+MONITOR = "val_loss"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    epochs: int = 20
-    learning_rate: float = 3e-3  # peak of the one-cycle schedule
+    epochs: int = 30
+    learning_rate: float = 8e-3  # peak of the warm-up + cosine schedule (tuned for batch 512)
     warmup_fraction: float = 0.15
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
-    patience: int = 5  # EarlyStopping on validation accuracy
+    patience: int = 10  # EarlyStopping on validation loss; the cosine schedule needs its last epochs
     seed: int = 0
     deterministic: bool = False
     jit_compile: bool | str = "auto"
@@ -82,13 +85,13 @@ def compile_model(model, config, steps_per_epoch):
     return model
 
 
-def best_logged(history_csv, metric="val_accuracy"):
-    """The best value of `metric` in a CSVLogger file, or None if there is none."""
+def best_logged(history_csv, metric=MONITOR):
+    """The lowest value of `metric` in a CSVLogger file, or None if there is none."""
     if not Path(history_csv).is_file():
         return None
     with open(history_csv, newline="") as f:
         values = [float(row[metric]) for row in csv.DictReader(f) if row.get(metric)]
-    return max(values, default=None)
+    return min(values, default=None)
 
 
 def make_callbacks(config, out_dir):
@@ -105,10 +108,10 @@ def make_callbacks(config, out_dir):
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
         AtomicModelCheckpoint(
-            str(out_dir / MODEL_NAME), monitor="val_accuracy", save_best_only=True, initial_value_threshold=best
+            str(out_dir / MODEL_NAME), monitor=MONITOR, save_best_only=True, initial_value_threshold=best
         ),
         # The best weights come back from the checkpoint after fit, which also holds across a resume.
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience),
+        keras.callbacks.EarlyStopping(monitor=MONITOR, patience=config.patience),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False, profile_batch=0),
     ]
@@ -127,7 +130,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
                 self.filepath = final
 
 
-def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=()):
+def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=(), verbose=2):
     """Train LeNet-5 and return (model, history dict). Writes the best model to out_dir/lenet5.keras."""
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
@@ -148,7 +151,7 @@ def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=()):
         validation_data=val_ds,
         epochs=config.epochs,
         callbacks=[*make_callbacks(config, out_dir), *extra_callbacks],
-        verbose=2,
+        verbose=verbose,
         shuffle=False,  # the dataset reshuffles itself each epoch
     )
     model.load_weights(out_dir / MODEL_NAME)  # the best validation epoch, as saved by the checkpoint

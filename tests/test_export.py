@@ -93,3 +93,24 @@ def test_shipped_models_reach_their_recorded_accuracy(mnist):
         accuracy = float((TFLiteClassifier(path, num_threads=2).predict(x_test)[0] == y_test).mean())
         assert accuracy == pytest.approx(recorded[f"tflite_{name}"]["test_accuracy"], abs=5e-4), name
         assert os.path.getsize(path) == recorded[f"tflite_{name}"]["size_bytes"]
+
+
+def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
+    """The C3 table becomes a constant, zero-masked CONV_2D kernel: no gather, no grouped or custom op."""
+    import keras
+
+    from lenet_keras import export
+    from lenet_keras.model import ModelConfig, build_lenet5
+    from lenet_keras.tflite import TFLiteClassifier
+
+    keras.utils.set_random_seed(0)
+    model = build_lenet5(ModelConfig(variant="classic"))
+    (x_train, _), (x_test, _) = mnist
+    paths = export.export_all(model, tmp_path, calibration_images=x_train[:200])
+    keras_probs = keras.ops.softmax(model(export.preprocess(x_test[:100]))).numpy()
+    for name in ("float32", "int8"):
+        runner = TFLiteClassifier(paths[name])
+        ops = {op["op_name"] for op in runner.interpreter._get_ops_details()}
+        assert "CONV_2D" in ops and not ops & {"GATHER", "GATHER_ND", "CUSTOM", "FLEX_DELEGATE"}, ops
+        error = np.abs(runner.predict_proba(x_test[:100]) - keras_probs).max()
+        assert error < (1e-4 if name == "float32" else 0.05), (name, error)

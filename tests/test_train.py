@@ -10,7 +10,7 @@ from lenet_keras.train import recipe
 @pytest.fixture(scope="module")
 def trained(mnist_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    config = recipe(variant="classic", epochs=2, limit=3000, augment=False, out_dir=out)
+    config = recipe(variant="classic", epochs=2, limit=3000, batch_size=128, augment=False, out_dir=out)
     return config, train_and_report(config, data_dir=mnist_dir)
 
 

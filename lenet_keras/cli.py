@@ -99,9 +99,9 @@ def make_parser():
     p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
     p.add_argument(
         "--strategy",
-        choices=("default", "mirrored", "multi-worker"),
+        choices=("default", "mirrored"),
         default="default",
-        help="mirrored: all local GPUs; multi-worker: the cluster in $TF_CONFIG (default: one device)",
+        help="mirrored: tf.distribute.MirroredStrategy over every local GPU (default: one device)",
     )
 
     add("evaluate", cmd_evaluate, "Evaluate OUT/lenet5.keras on the 10,000 test images.")

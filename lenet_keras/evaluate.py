@@ -1,6 +1,7 @@
 """Test-set metrics for a trained model: accuracy, per-class accuracy, confusion matrix, report."""
 
 import json
+import zipfile
 from pathlib import Path
 
 import keras
@@ -19,6 +20,8 @@ def load_model(path):
         raise ValueError(f"{path}: model file not found; train one first with `lenet-keras train`.")
     import lenet_keras.model  # noqa: F401  registers the custom layers before deserialising
 
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a readable Keras model (a .keras file is a zip archive; this is not one).")
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as e:  # zip, JSON and h5 errors all mean "not a usable model"

@@ -4,7 +4,6 @@ Each function reads its inputs from files, writes its outputs next to the model
 and returns what it wrote, so notebooks 02-04 can each run on their own.
 """
 
-from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -24,38 +23,24 @@ def _save(fig, path):
 
 
 def make_strategy(name):
-    """None for "default" (one device); MirroredStrategy (all local GPUs) or MultiWorkerMirroredStrategy
-    (the cluster in $TF_CONFIG) by name; a tf.distribute.Strategy passes through."""
+    """None for "default" (one device), MirroredStrategy (every local GPU) for "mirrored";
+    a tf.distribute.Strategy passes through."""
     if name in (None, "default"):
         return None
     if not isinstance(name, str):
         return name
-    import tensorflow as tf
-
     if name == "mirrored":
+        import tensorflow as tf
+
         return tf.distribute.MirroredStrategy()
-    if name == "multi-worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown strategy {name!r}; choose default, mirrored or multi-worker.")
-
-
-def _is_chief(strategy):
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
+    raise ValueError(f"unknown strategy {name!r}; choose default or mirrored.")
 
 
 def train_and_report(config, data_dir=None, strategy=None):
     """Train, plot the curves, evaluate the best model; return paths, history and metrics."""
     mnist = load_mnist(data_dir)
-    strategy = make_strategy(strategy)
-    if not _is_chief(strategy):
-        # Every worker runs the same saves (they are collective), but only the chief's land in out_dir.
-        resolver = strategy.cluster_resolver
-        config = replace(config, out_dir=str(Path(config.out_dir) / f".{resolver.task_type}{resolver.task_id}"))
     out = Path(config.out_dir)
-    model, _ = train(config, mnist=mnist, strategy=strategy)
+    model, _ = train(config, mnist=mnist, strategy=make_strategy(strategy))
     history = pd.read_csv(out / "history.csv")  # the whole run, including epochs before a resume
     curves = _save(plots.plot_history(history), out / "training_curves.png")
     metrics = evaluate_and_report(out / MODEL_NAME, mnist=mnist, out_dir=out, recipe=config.to_dict())

@@ -110,3 +110,28 @@ def test_bad_arguments_exit_with_usage(args):
     result = run_cli(*args)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error:" in result.stderr
+
+
+def test_odd_but_valid_images_are_read_right(mnist, tmp_path):
+    """An animated GIF (first frame), a 16-bit PNG and an RGBA PNG whose paper is transparent."""
+    _, (x_test, y_test) = mnist
+    frames = [Image.fromarray(255 - x_test[i]).resize((112, 112)) for i in range(3)]
+    frames[0].save(tmp_path / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    Image.fromarray((255 - x_test[1]).astype(np.uint16) * 257).resize((112, 112)).save(tmp_path / "deep.png")
+    rgba = np.zeros((112, 112, 4), np.uint8)
+    rgba[..., 3] = np.asarray(Image.fromarray(x_test[2]).resize((112, 112)))  # black ink, alpha = the digit
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "transparent.png")
+    files = [tmp_path / name for name in ("animated.gif", "deep.png", "transparent.png")]
+    result = run_cli("predict", INT8, *files, "--json")
+    assert result.returncode == 0, result.stderr
+    assert [a["digit"] for a in json.loads(result.stdout)] == [int(y) for y in y_test[:3]]
+
+
+def test_blank_images_are_reported_as_low_confidence(tmp_path):
+    for name, value in [("white.png", 255), ("black.png", 0)]:
+        Image.new("L", (100, 100), value).save(tmp_path / name)
+    result = run_cli("predict", INT8, tmp_path / "white.png", tmp_path / "black.png", "--json")
+    assert result.returncode == 0
+    assert all(a["low_confidence"] for a in json.loads(result.stdout))
+    plain = run_cli("predict", INT8, tmp_path / "white.png")
+    assert "low confidence" in plain.stdout

@@ -1,7 +1,8 @@
 """Export a trained model as a SavedModel and as float32 and int8 TFLite files.
 
 Every exported model takes raw pixels (batch, 28, 28, 1) in 0-255 and returns class
-probabilities (batch, 10): the shared `preprocess` and a softmax are baked into the graph.
+probabilities (batch, 10): the shared `preprocess` and a softmax are baked into the graph
+(see serving.py).
 """
 
 import os
@@ -9,32 +10,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from lenet_keras.data import preprocess
+from lenet_keras.serving import make_serving_model
 
 SAVED_MODEL = "lenet5_savedmodel"
 TFLITE_FLOAT = "lenet5_float32.tflite"
 TFLITE_INT8 = "lenet5_int8.tflite"
-
-
-class Preprocess(keras.layers.Layer):
-    """`lenet_keras.data.preprocess` as a layer, so it travels inside the exported graph."""
-
-    def call(self, images):
-        return preprocess(images)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], 32, 32, 1)
-
-
-def make_serving_model(model):
-    """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), around the trained logits model."""
-    pixels = keras.Input((28, 28, 1), name="pixels")
-    probabilities = keras.layers.Softmax(name="probabilities")(model(Preprocess(name="preprocess")(pixels)))
-    return keras.Model(pixels, probabilities, name="lenet5_serving")
 
 
 def export_saved_model(model, path):

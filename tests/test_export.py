@@ -100,6 +100,7 @@ def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
     import keras
 
     from lenet_keras import export
+    from lenet_keras.data import preprocess
     from lenet_keras.model import ModelConfig, build_lenet5
     from lenet_keras.tflite import TFLiteClassifier
 
@@ -107,10 +108,34 @@ def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
     model = build_lenet5(ModelConfig(variant="classic"))
     (x_train, _), (x_test, _) = mnist
     paths = export.export_all(model, tmp_path, calibration_images=x_train[:200])
-    keras_probs = keras.ops.softmax(model(export.preprocess(x_test[:100]))).numpy()
+    keras_probs = keras.ops.softmax(model(preprocess(x_test[:100]))).numpy()
     for name in ("float32", "int8"):
         runner = TFLiteClassifier(paths[name])
         ops = {op["op_name"] for op in runner.interpreter._get_ops_details()}
         assert "CONV_2D" in ops and not ops & {"GATHER", "GATHER_ND", "CUSTOM", "FLEX_DELEGATE"}, ops
         error = np.abs(runner.predict_proba(x_test[:100]) - keras_probs).max()
         assert error < (1e-4 if name == "float32" else 0.05), (name, error)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"variant": "classic"}, {"pooling": "average", "activation": "tanh"}],
+    ids=["modern", "classic", "avg"],
+)
+def test_serving_graph_equals_softmax_of_model_on_preprocessed_pixels(config, mnist):
+    """The exported graph's block-rearranged C1/S2 computes exactly softmax(model(preprocess(pixels)))."""
+    import keras
+
+    from lenet_keras.data import preprocess
+    from lenet_keras.model import ModelConfig, build_lenet5
+    from lenet_keras.serving import make_serving_model
+
+    keras.utils.set_random_seed(1)
+    model = build_lenet5(ModelConfig(**config))
+    rng = np.random.default_rng(0)
+    for weight in model.weights:  # move away from the initial values (zero biases, unit coefficients)
+        weight.assign(weight.numpy() + 0.1 * rng.normal(size=weight.shape).astype("float32"))
+    _, (x_test, _) = mnist
+    expected = keras.ops.softmax(model(preprocess(x_test[:64]))).numpy()
+    served = make_serving_model(model)(x_test[:64, ..., None].astype("float32")).numpy()
+    np.testing.assert_allclose(served, expected, atol=1e-5)

@@ -42,8 +42,9 @@ def convert_tflite(saved_model_dir, calibration_images=None):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8  # raw pixels: calibrated to scale 1, zero point 0
         converter.inference_output_type = tf.float32  # probabilities, dequantised in the graph
-        # One scale per tensor instead of per channel: about 5 KB smaller (the per-channel scales and
-        # zero points of 470 channels), with the same test accuracy on MNIST (99.27% both ways).
+        # One scale per tensor instead of per channel keeps the file under 70 KB: per-channel scales and
+        # zero points added about 5 KB. Accuracy did not suffer (a 20-epoch model: 99.25% per channel,
+        # 99.27% per tensor; the shipped model: 99.36%, equal to float32).
         converter._experimental_disable_per_channel = True
     return converter.convert()
 

@@ -23,6 +23,27 @@ def _positive(text):
     return value
 
 
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _fraction(text):
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 up to (not including) 1, got {value}")
+    return value
+
+
+def _alpha(text):
+    value = _number(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 100, got {value}")
+    return value
+
+
 def cmd_train(args):
     from lenet_keras.pipeline import train_and_report
     from lenet_keras.train import recipe
@@ -36,6 +57,11 @@ def cmd_train(args):
         batch_size=args.batch_size,
         augment=args.augment,
         deterministic=args.deterministic,
+        elastic_alpha=args.elastic,
+        batch_norm=args.batch_norm,
+        label_smoothing=args.label_smoothing,
+        use_ema=args.ema,
+        dropout=args.dropout,
     )
     result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy)
     print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")
@@ -96,6 +122,11 @@ def make_parser():
     p.add_argument("--batch-size", type=_positive, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None)
+    p.add_argument("--elastic", type=_alpha, default=None, metavar="ALPHA", help="elastic distortion strength (0: off)")
+    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None, help="modern only")
+    p.add_argument("--label-smoothing", type=_fraction, default=None, metavar="X")
+    p.add_argument("--ema", action=argparse.BooleanOptionalAction, default=None, help="keep an EMA of the weights")
+    p.add_argument("--dropout", type=_fraction, default=None, metavar="RATE", help="before the output layer (modern)")
     p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
     p.add_argument(
         "--strategy",

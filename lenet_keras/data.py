@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from lenet_keras.augment import distort
 from lenet_keras.idx import load_mnist
 
 __all__ = ["load_mnist", "preprocess", "split_validation", "make_datasets", "DataConfig"]
@@ -37,6 +38,8 @@ class DataConfig:
     shift: float = 2.5  # random shifts up to this many pixels
     rotation: float = 7.0  # random rotations up to this many degrees
     zoom: float = 0.08  # random scaling by up to this fraction
+    elastic_alpha: float = 0.0  # elastic distortion strength in pixels (Simard et al. 2003); 0 turns it off
+    elastic_sigma: float = 4.0  # smoothness of the elastic field (Gaussian width in pixels)
     seed: int = 0
 
 
@@ -47,46 +50,9 @@ def split_validation(x, y, validation_size, seed=0):
     return (x[train], y[train]), (x[val], y[val])
 
 
-def random_affine(images, config, seed):
-    """Random rotation, zoom and shift of preprocessed (B, 32, 32, 1) images, like the paper's distortions.
-
-    One composed affine transform per image (a single resampling pass): three times cheaper
-    than chaining keras.layers.RandomRotation, RandomZoom and RandomTranslation.
-    """
-    n = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(seed, 4)
-
-    def uniform(i, limit):
-        return tf.random.stateless_uniform([n], seeds[i], -limit, limit)
-
-    angle = uniform(0, np.deg2rad(config.rotation))
-    scale = 1.0 + uniform(1, config.zoom)
-    tx, ty = uniform(2, config.shift), uniform(3, config.shift)
-    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    center = (images.shape[1] - 1) / 2
-    # Maps each output pixel (x, y) back to the input pixel it samples: rotate and scale about the centre, then shift.
-    zeros = tf.zeros([n])
-    transforms = tf.stack(
-        [
-            cos,
-            -sin,
-            center - cos * center + sin * center - tx,
-            sin,
-            cos,
-            center - sin * center - cos * center - ty,
-            zeros,
-            zeros,
-        ],
-        axis=1,
-    )  # (B, 8)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=tf.shape(images)[1:3],
-        fill_value=BACKGROUND,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
+def augment_batch(images, config, seed):
+    """The training distortion of a preprocessed (B, 32, 32, 1) batch, reproducible from a stateless seed."""
+    return distort(images, config, seed)
 
 
 # On a 2-core machine tf.data's autotuner and its extra threads compete with the training step
@@ -120,7 +86,7 @@ def make_datasets(config=DataConfig(), mnist=None):
     (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, config.validation_size, config.seed)
     if config.limit:
         x_train, y_train = x_train[: config.limit], y_train[: config.limit]
-    augment = (lambda images, seed: random_affine(images, config, seed)) if config.augment else None
+    augment = (lambda images, seed: augment_batch(images, config, seed)) if config.augment else None
     train = _pipeline(x_train, y_train, config.batch_size, shuffle=True, augment=augment, seed=config.seed)
     val = _pipeline(x_val, y_val, 1024)
     test = _pipeline(x_test, y_test, 1024)

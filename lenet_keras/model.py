@@ -108,6 +108,7 @@ class ModelConfig:
     activation: str = "relu"  # modern only: "relu" or "tanh"
     pooling: str = "max"  # modern only: "max" or "average"
     dropout: float = 0.0  # before the output layer (modern only)
+    batch_norm: bool = False  # modern only: BatchNormalization after C1, C3, C5 and F6 (folded away at export)
 
 
 VARIANTS = ("classic", "modern")
@@ -131,14 +132,24 @@ def build_lenet5(config=ModelConfig()):
         if config.activation not in ("relu", "tanh") or config.pooling not in ("max", "average"):
             raise ValueError("modern LeNet-5 takes activation 'relu' or 'tanh' and pooling 'max' or 'average'.")
         pool = layers.MaxPooling2D if config.pooling == "max" else layers.AveragePooling2D
-        act = config.activation
-        x = layers.Conv2D(6, 5, activation=act, name="C1")(inputs)
-        x = pool(2, name="S2")(x)
-        x = layers.Conv2D(16, 5, activation=act, name="C3")(x)
-        x = pool(2, name="S4")(x)
-        x = layers.Conv2D(120, 5, activation=act, name="C5")(x)
+
+        def weighted(layer, x):
+            """The layer, then BatchNormalization and the activation when batch_norm is on."""
+            if not config.batch_norm:
+                return layer(x)
+            x = layer(x)  # no bias: BatchNormalization's beta takes its place
+            x = layers.BatchNormalization(name=f"{layer.name}_norm")(x)
+            return layers.Activation(config.activation, name=f"{layer.name}_{config.activation}")(x)
+
+        act = None if config.batch_norm else config.activation
+        bias = not config.batch_norm
+        x = weighted(layers.Conv2D(6, 5, activation=act, use_bias=bias, name="C1"), inputs)  # (B, 28, 28, 6)
+        x = pool(2, name="S2")(x)  # (B, 14, 14, 6)
+        x = weighted(layers.Conv2D(16, 5, activation=act, use_bias=bias, name="C3"), x)  # (B, 10, 10, 16)
+        x = pool(2, name="S4")(x)  # (B, 5, 5, 16)
+        x = weighted(layers.Conv2D(120, 5, activation=act, use_bias=bias, name="C5"), x)  # (B, 1, 1, 120)
         x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(84, activation=act, name="F6")(x)
+        x = weighted(layers.Dense(84, activation=act, use_bias=bias, name="F6"), x)
         if config.dropout:
             x = layers.Dropout(config.dropout, name="dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, name="output")(x)  # logits

@@ -88,8 +88,44 @@ class StaticFlatten(keras.layers.Layer):
         return (input_shape[0], int(np.prod(input_shape[1:])))
 
 
+def _folded(layer, norm, activation):
+    """A copy of Conv2D/Dense `layer` computing activation(norm(layer(x))) with BatchNormalization's inference
+    statistics folded into its kernel and bias."""
+    gamma, beta, mean, variance = (np.asarray(w) for w in norm.get_weights())
+    scale = gamma / np.sqrt(variance + norm.epsilon)  # per output channel
+    kernel, *bias = (np.asarray(w) for w in layer.get_weights())
+    bias = bias[0] if bias else np.zeros_like(mean)
+    config = {**layer.get_config(), "use_bias": True, "activation": activation}
+    folded = type(layer).from_config(config)
+    folded.build(layer.input.shape)
+    folded.set_weights([kernel * scale, (bias - mean) * scale + beta])
+    return folded
+
+
+def fold_batch_norm(model):
+    """The same chain model with every BatchNormalization folded into the Conv2D or Dense before it, and the
+    Activation after it moved into that layer: the same function with the plain LeNet-5 layers and ops."""
+    chain = model.layers[1:]
+    if not any(isinstance(layer, keras.layers.BatchNormalization) for layer in chain):
+        return model
+    inputs = keras.Input(model.input_shape[1:], name=model.layers[0].name)
+    x, i = inputs, 0
+    while i < len(chain):
+        layer, following = chain[i], chain[i + 1 : i + 3]
+        if following and isinstance(following[0], keras.layers.BatchNormalization):
+            has_activation = len(following) > 1 and isinstance(following[1], keras.layers.Activation)
+            activation = following[1].get_config()["activation"] if has_activation else None
+            x = _folded(layer, following[0], activation)(x)
+            i += 3 if has_activation else 2
+        else:
+            x = layer(x)
+            i += 1
+    return keras.Model(inputs, x, name=model.name)
+
+
 def make_serving_model(model):
     """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(model(preprocess(pixels)))."""
+    model = fold_batch_norm(model)
     pixels = keras.Input((28, 28, 1), name="pixels")
     names = [layer.name for layer in model.layers]
     x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(pixels)  # (B, 14, 14, 6)

@@ -2,7 +2,7 @@
 
 import contextlib
 import csv
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import keras
@@ -26,7 +26,11 @@ class TrainConfig:
     learning_rate: float = 8e-3  # peak of the warm-up + cosine schedule (tuned for batch 512)
     warmup_fraction: float = 0.15
     weight_decay: float = 1e-4
-    patience: int = 10  # EarlyStopping on validation loss; the cosine schedule needs its last epochs
+    label_smoothing: float = 0.0
+    use_ema: bool = False  # validate, keep and ship an exponential moving average of the weights
+    ema_momentum: float = 0.99
+    patience: int = 0  # EarlyStopping on validation loss after this many epochs without progress; 0: off, as
+    # the cosine schedule's last epochs, at the smallest learning rates, are its best ones
     seed: int = 0
     deterministic: bool = False
     jit_compile: bool | str = "auto"  # XLA on GPUs only: on these CPUs it made epochs 2-3x slower
@@ -37,27 +41,39 @@ class TrainConfig:
         return asdict(self)
 
 
-def recipe(
-    variant=None,
-    epochs=None,
-    limit=None,
-    seed=0,
-    out_dir="saved_models",
-    batch_size=None,
-    augment=None,
-    deterministic=False,
-):
-    """The default recipe, with any of its common settings overridden (None keeps the default)."""
+def recipe(seed=0, out_dir="saved_models", **overrides):
+    """The default recipe with any setting of TrainConfig, ModelConfig or DataConfig overridden by name
+    (None keeps the default), e.g. recipe(variant="classic", epochs=5, elastic_alpha=0)."""
     base = TrainConfig()
-    model = base.model if variant is None else replace(base.model, variant=variant)
-    data_overrides = {
-        k: v for k, v in dict(limit=limit, batch_size=batch_size, augment=augment).items() if v is not None
-    }
-    data = replace(base.data, seed=seed, **data_overrides)
-    epochs = base.epochs if epochs is None else epochs
-    return replace(
-        base, model=model, data=data, epochs=epochs, seed=seed, out_dir=str(out_dir), deterministic=deterministic
-    )
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    parts = {"model": base.model, "data": base.data}
+    names = {part: {f.name for f in fields(config)} for part, config in parts.items()}
+    names["train"] = {f.name for f in fields(TrainConfig)} - {"model", "data", "seed", "out_dir"}
+    unknown = set(overrides) - set().union(*names.values())
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}; see TrainConfig, ModelConfig, DataConfig.")
+    model = replace(base.model, **{k: v for k, v in overrides.items() if k in names["model"]})
+    data = replace(base.data, **{k: v for k, v in overrides.items() if k in names["data"]}, seed=seed)
+    train = {k: v for k, v in overrides.items() if k in names["train"]}
+    return replace(base, model=model, data=data, seed=seed, out_dir=str(out_dir), **train)
+
+
+@keras.saving.register_keras_serializable(package="lenet_keras")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy from logits and integer labels, with label smoothing (which Keras's sparse loss lacks)."""
+
+    def __init__(self, label_smoothing=0.0, name="smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), y_pred.shape[-1])
+        return keras.losses.categorical_crossentropy(
+            labels, y_pred, from_logits=True, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 def make_schedule(config, steps_per_epoch):
@@ -74,9 +90,19 @@ def make_schedule(config, steps_per_epoch):
 
 def compile_model(model, config, steps_per_epoch):
     """Compile with AdamW on the schedule, sparse cross-entropy from logits, accuracy."""
+    optimizer = keras.optimizers.AdamW(
+        make_schedule(config, steps_per_epoch),
+        weight_decay=config.weight_decay,
+        use_ema=config.use_ema,
+        ema_momentum=config.ema_momentum,
+    )
+    if config.label_smoothing:
+        loss = SmoothedSparseCrossentropy(config.label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
-        optimizer=keras.optimizers.AdamW(make_schedule(config, steps_per_epoch), weight_decay=config.weight_decay),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer=optimizer,
+        loss=loss,
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
@@ -94,7 +120,7 @@ def best_logged(history_csv, metric=MONITOR):
 
 
 def make_callbacks(config, out_dir):
-    """Best-model checkpoint, early stopping, CSV and TensorBoard logs, crash backup, NaN guard."""
+    """Best-model checkpoint, CSV and TensorBoard logs, crash backup, NaN guard, optional EMA and early stopping."""
     out_dir = Path(out_dir)
     history_csv = out_dir / "history.csv"
     if (out_dir / "backup").exists():
@@ -103,17 +129,21 @@ def make_callbacks(config, out_dir):
     else:
         best = None
         history_csv.unlink(missing_ok=True)
-    return [
+    callbacks = [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
+        # With EMA, validation and the checkpoint see the averaged weights.
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.use_ema else []),
         AtomicModelCheckpoint(
             str(out_dir / MODEL_NAME), monitor=MONITOR, save_best_only=True, initial_value_threshold=best
         ),
-        # The best weights come back from the checkpoint after fit, which also holds across a resume.
-        keras.callbacks.EarlyStopping(monitor=MONITOR, patience=config.patience),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False, profile_batch=0),
     ]
+    if config.patience:
+        # The best weights come back from the checkpoint after fit, which also holds across a resume.
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=MONITOR, patience=config.patience))
+    return callbacks
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):

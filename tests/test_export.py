@@ -139,3 +139,27 @@ def test_serving_graph_equals_softmax_of_model_on_preprocessed_pixels(config, mn
     expected = keras.ops.softmax(model(preprocess(x_test[:64]))).numpy()
     served = make_serving_model(model)(x_test[:64, ..., None].astype("float32")).numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+def test_batch_norm_is_folded_away_at_export():
+    import keras
+
+    from lenet_keras.data import preprocess
+    from lenet_keras.model import ModelConfig, build_lenet5
+    from lenet_keras.serving import fold_batch_norm, make_serving_model
+
+    keras.utils.set_random_seed(1)
+    model = build_lenet5(ModelConfig(batch_norm=True))
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) <= 62_000
+    rng = np.random.default_rng(0)
+    for weight in model.non_trainable_weights + model.trainable_weights:  # statistics unlike a fresh model's
+        if "moving_variance" in weight.path:
+            weight.assign(rng.uniform(0.5, 2.0, weight.shape))
+        elif any(part in weight.path for part in ("moving_mean", "gamma", "beta")):
+            weight.assign(rng.normal(0.0, 0.5, weight.shape))
+    folded = fold_batch_norm(model)
+    assert [layer.name for layer in folded.layers] == [layer.name for layer in build_lenet5().layers]
+    pixels = rng.integers(0, 256, (32, 28, 28)).astype(np.uint8)
+    expected = keras.ops.softmax(model(preprocess(pixels), training=False)).numpy()
+    served = make_serving_model(model)(pixels[..., None].astype(np.float32)).numpy()
+    np.testing.assert_allclose(served, expected, atol=1e-5)

@@ -46,9 +46,8 @@ def execute(notebook, output_dir, echo=print, timeout=3600):
     progress, log_path = output_dir / f"{notebook.stem}.progress", output_dir / f"{notebook.stem}.log"
     progress.unlink(missing_ok=True)
     env = {**os.environ, "LENET_PROGRESS": str(progress.resolve())}
-    command = nbconvert(
-        "--to", "notebook", "--execute", f"--ExecutePreprocessor.timeout={timeout}", "--output-dir", output_dir, notebook
-    )
+    command = nbconvert("--to", "notebook", "--execute", f"--ExecutePreprocessor.timeout={timeout}")
+    command += ["--output-dir", str(output_dir), str(notebook)]
     start, offset = time.perf_counter(), 0
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -62,7 +61,7 @@ def execute(notebook, output_dir, echo=print, timeout=3600):
             time.sleep(POLL_SECONDS)
         if process.returncode == 0:
             executed = output_dir / notebook.name
-            process = subprocess.run(nbconvert("--to", "html", executed), stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.run(nbconvert("--to", "html", str(executed)), stdout=log, stderr=subprocess.STDOUT)
     if process.returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
         raise NotebookFailed(f"{notebook} failed; the end of {log_path}:\n{tail}")

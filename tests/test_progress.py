@@ -46,9 +46,11 @@ def test_driver_reports_a_failing_notebook_with_its_error(tmp_path):
 
 
 def test_summary_names_the_test_accuracy_and_the_files(tmp_path):
-    (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9936, "test_errors": 64, "test_images": 10000}))
+    metrics = {"test_accuracy": 0.9936, "test_errors": 64, "test_images": 10000}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     (tmp_path / "parity.json").write_text(json.dumps({"rows": [{"format": "tflite_int8", "test_accuracy": 0.9935}]}))
     lines = summarize(tmp_path, "build/notebooks")
     assert lines[0] == "test accuracy 99.36% (64 errors in 10,000 images)"
     assert lines[1] == "int8 TFLite test accuracy 99.35%"
-    assert any("metrics.json" in line for line in lines) and lines[-1] == "executed notebooks and HTML: build/notebooks/"
+    assert any("metrics.json" in line for line in lines)
+    assert lines[-1] == "executed notebooks and HTML: build/notebooks/"

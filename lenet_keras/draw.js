@@ -11,7 +11,7 @@ function element(tag, className, parent) {
 function render({ model, el }) {
   const size = model.get("size");
   const root = element("div", "lenet-draw", el);
-  root.style.cssText = "display:flex;gap:16px;align-items:flex-start;font:13px sans-serif;";
+  root.style.cssText = "display:inline-flex;gap:16px;align-items:flex-start;font:13px sans-serif;";
 
   const left = element("div", "lenet-draw-left", root);
   const pad = element("canvas", "lenet-draw-pad", left);

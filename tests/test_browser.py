@@ -133,6 +133,9 @@ def _prediction(driver):
     return shown[0].text if shown else ""
 
 
+CELL_OF_PAD = (
+    "//canvas[contains(@class, 'lenet-draw-pad')]/ancestor::div[contains(concat(' ', @class, ' '), ' jp-Cell ')]"
+)
 # Headless, the window never has focus, so shell.currentWidget stays null: find the notebook's panel instead.
 FIND_PANEL = "return Array.from(jupyterapp.shell.widgets('main')).some(w => w.sessionContext);"
 RUN_ALL = """
@@ -171,7 +174,7 @@ def test_drawing_a_one_in_jupyterlab_reads_as_one(lab, browser):
         stroke.release().perform()
         wait.until(lambda d: _prediction(d) != "")
         assert _prediction(browser) == "1"
-        cell = browser.find_element(By.XPATH, "//div[contains(@class, 'lenet-draw')]/ancestor::div[contains(@class, 'jp-Cell')][1]")
+        cell = browser.find_element(By.XPATH, CELL_OF_PAD)
         cell.screenshot(str(BUILD / "drawing-pad.png"))  # the README's docs/drawing_pad.png
     except BaseException:
         browser.save_screenshot(str(BUILD / "failure.png"))

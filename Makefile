@@ -32,9 +32,9 @@ $(STAMP): pyproject.toml
 run: install
 	@$(BIN)/python -m lenet_keras.run_notebooks $(NOTEBOOKS) --output-dir $(BUILD)
 
-# JupyterLab on notebooks/, with the project's kernel.
+# JupyterLab on notebooks/, with the project's kernel (Jupyter refuses root unless told, as in containers).
 lab: install
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
 	$(BIN)/python -m pytest

@@ -115,6 +115,8 @@ def lab(tmp_path, mnist_dir):
 @pytest.fixture
 def browser(tmp_path):
     """Headless Chromium with a fresh profile; quits in every case."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):

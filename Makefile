@@ -1,5 +1,5 @@
-# Two commands: `make run` (train, evaluate, export: executes the notebooks) and `make test`.
-# Both create .venv and install the project first if needed.
+# Three commands: `make run` (train, evaluate, export: executes the notebooks), `make test`, and
+# `make lab` (JupyterLab on notebooks/). Each creates .venv and installs the project first if needed.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -7,28 +7,35 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BUILD := build/notebooks
+INSTALL_LOG := build/install.log
+KERNEL := lenet-keras
 
-.PHONY: install run test lint benchmark clean
+.PHONY: install run test lab lint benchmark clean
 
 install: $(STAMP)
 
+# pip's and setuptools' output goes to build/install.log, shown only if the install fails. The kernelspec
+# goes into the venv (--sys-prefix), so the venv's Jupyter offers it and the notebooks' metadata names it.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "lenet-keras needs Python 3.11; set PYTHON=/path/to/python3.11")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	@mkdir -p build
+	@echo "Installing the project into $(VENV) (log: $(INSTALL_LOG))"
+	@{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } > $(INSTALL_LOG) 2>&1 \
+		&& $(BIN)/python -m pip install --upgrade pip >> $(INSTALL_LOG) 2>&1 \
+		&& $(BIN)/python -m pip install -e ".[dev]" >> $(INSTALL_LOG) 2>&1 \
+		&& $(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >> $(INSTALL_LOG) 2>&1 \
+		|| { tail -n 60 $(INSTALL_LOG); echo "Installing failed; the whole log: $(INSTALL_LOG)"; exit 1; }
+	@touch $(STAMP)
 
-# Execute the notebooks in order, headless; executed copies and HTML go to build/notebooks.
+# Execute the notebooks in order, headless, showing each one's name, training epochs and a summary;
+# executed copies, HTML and each notebook's nbconvert log go to build/notebooks.
 run: install
-	mkdir -p $(BUILD)
-	@for nb in $(NOTEBOOKS); do \
-		echo "== $$nb"; \
-		$(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=3600 \
-			--output-dir $(BUILD) "$$nb" || exit 1; \
-		$(BIN)/jupyter nbconvert --to html --output-dir $(BUILD) "$(BUILD)/$$(basename $$nb)" >/dev/null 2>&1 || exit 1; \
-	done
-	@echo "Executed notebooks and HTML: $(BUILD)/; model, metrics and exports: saved_models/"
+	@$(BIN)/python -m lenet_keras.run_notebooks $(NOTEBOOKS) --output-dir $(BUILD)
+
+# JupyterLab on notebooks/, with the project's kernel (Jupyter refuses root unless told, as in containers).
+lab: install
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=$(KERNEL) \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
 	$(BIN)/python -m pytest

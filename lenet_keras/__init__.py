@@ -11,6 +11,11 @@ import os
 # start-up lines, about oneDNN and CUDA, whatever this says: tensorflow/tensorflow#100442.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from lenet_keras.quiet import quiet_kernel  # noqa: E402
+
+# In a notebook, fd 2's C++ lines would show as red stderr blocks; this runs before TensorFlow is imported.
+quiet_kernel()
+
 __version__ = "1.0.0"
 
 _EXPORTS = {

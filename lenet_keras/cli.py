@@ -5,10 +5,11 @@ TensorFlow is imported only by the commands that need it, so `predict` on a
 """
 
 import argparse
-import contextlib
 import json
 import os
 import sys
+
+from lenet_keras.quiet import native_stderr_hidden
 
 DEFAULT_OUT = "saved_models"
 
@@ -149,30 +150,6 @@ def make_parser():
     p = add("benchmark", cmd_benchmark, "Measure training throughput, time to 99% and TFLite latency; print JSON.")
     p.add_argument("--quick", action="store_true", help="short version for smoke tests")
     return parser
-
-
-@contextlib.contextmanager
-def native_stderr_hidden():
-    """Drop what C++ libraries write straight to file descriptor 2 (TensorFlow's and LiteRT's start-up
-    chatter, which TF_CPP_MIN_LOG_LEVEL no longer silences), while Python's sys.stderr still reaches
-    the terminal, so errors and warnings stay visible. TF_CPP_MIN_LOG_LEVEL=0 keeps everything."""
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
-        yield
-        return
-    sys.stderr.flush()
-    terminal = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    python_stderr = sys.stderr
-    sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        sys.stderr = python_stderr
-        os.dup2(terminal, 2)
-        os.close(terminal)
 
 
 def main(argv=None):

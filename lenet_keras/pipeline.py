@@ -13,6 +13,7 @@ import pandas as pd
 from lenet_keras import evaluate as ev
 from lenet_keras import plots
 from lenet_keras.idx import load_mnist
+from lenet_keras.progress import EpochLog
 from lenet_keras.train import MODEL_NAME, train
 
 
@@ -36,11 +37,15 @@ def make_strategy(name):
     raise ValueError(f"unknown strategy {name!r}; choose default or mirrored.")
 
 
-def train_and_report(config, data_dir=None, strategy=None):
-    """Train, plot the curves, evaluate the best model; return paths, history and metrics."""
+def train_and_report(config, data_dir=None, strategy=None, progress=None):
+    """Train, plot the curves, evaluate the best model; return paths, history and metrics.
+
+    `progress`: a file to append one line per epoch to (what `make run` shows in the terminal).
+    """
     mnist = load_mnist(data_dir)
     out = Path(config.out_dir)
-    model, _ = train(config, mnist=mnist, strategy=make_strategy(strategy))
+    progress_log = [EpochLog(progress)] if progress else []
+    model, _ = train(config, mnist=mnist, strategy=make_strategy(strategy), extra_callbacks=progress_log)
     history = pd.read_csv(out / "history.csv")  # the whole run, including epochs before a resume
     curves = _save(plots.plot_history(history), out / "training_curves.png")
     metrics = evaluate_and_report(out / MODEL_NAME, mnist=mnist, out_dir=out, recipe=config.to_dict())

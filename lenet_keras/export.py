@@ -22,7 +22,13 @@ TFLITE_INT8 = "lenet5_int8.tflite"
 
 def export_saved_model(model, path):
     """Write a TensorFlow SavedModel with a `serve` signature over the serving model."""
-    make_serving_model(model).export(str(path), format="tf_saved_model", verbose=False)
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")  # verbose=False still leaves TensorFlow's "INFO: Assets written to ..." line
+    try:
+        make_serving_model(model).export(str(path), format="tf_saved_model", verbose=False)
+    finally:
+        logger.setLevel(level)
     return Path(path)
 
 

@@ -134,7 +134,8 @@ def test_other_recipe_is_refused_and_the_differences_named(killed_copy, mnist_di
     config = recipe(variant="modern", epochs=2, limit=5000, batch_size=64, out_dir=killed_copy)
     with pytest.raises(RecipeMismatchError) as refused:
         train_and_report(config, data_dir=mnist_dir)
-    assert "(data.batch_size 128 → 64, data.limit 2000 → 5000, epochs 3 → 2)" in str(refused.value) and "--restart" in str(refused.value)
+    message = str(refused.value)
+    assert "(data.batch_size 128 → 64, data.limit 2000 → 5000, epochs 3 → 2)" in message and "--restart" in message
     assert snapshot(killed_copy) == before
 
 

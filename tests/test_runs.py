@@ -1,6 +1,7 @@
 """Runs that cannot mix: one process per output folder, resume only the same recipe, --restart, a full disk."""
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -8,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,7 @@ def killed_copy(killed, tmp_path):
 
 def test_second_process_on_a_busy_folder_stops_at_once(mnist_dir, tmp_path):
     out = tmp_path / "run"
-    args = ("--epochs", 2, "--limit", 2000, "--batch-size", 128, "--out", out)
+    args = ("--epochs", 1, "--limit", 500, "--batch-size", 128, "--out", out)
     env = {**os.environ, "LENET_MNIST_DIR": mnist_dir}
     first = subprocess.Popen(cli("train", *args), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -93,16 +93,25 @@ def test_second_process_on_a_busy_folder_stops_at_once(mnist_dir, tmp_path):
         )
     _, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr[-3000:]
-    assert history_epochs(out) == [0, 1]  # one run's epochs, each once
+    assert history_epochs(out) == [0]  # one run's epoch, once
     assert leftovers(out) == []  # the lock file goes with its holder
+
+
+HOLD_AND_SLEEP = textwrap.dedent(
+    """
+    import sys, time
+    from lenet_keras.locks import hold_folder
+    with hold_folder(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(120)
+    """
+)
 
 
 def test_lock_of_a_killed_process_is_released(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom lenet_keras.locks import hold_folder\n"
-         "with hold_folder(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)", tmp_path],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-c", HOLD_AND_SLEEP, tmp_path], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(FolderInUseError, match=f"in use by another lenet-keras process \\(pid {holder.pid}\\)"):
         with hold_folder(tmp_path):
@@ -114,16 +123,24 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_changed_variant_is_refused_in_one_sentence(killed_copy, mnist_dir):
+def test_changed_variant_is_refused_in_one_sentence_and_restart_starts_over(killed_copy, mnist_dir):
     before = snapshot(killed_copy)
-    result = run(cli("train", *KILLED, "--variant", "classic", "--out", killed_copy), mnist_dir)
-    assert result.returncode == 1
-    assert one_line(result.stderr) == (
+    classic = ("--variant", "classic", "--epochs", 2, "--limit", 500, "--batch-size", 128, "--out", killed_copy)
+    refused = run(cli("train", *classic), mnist_dir)
+    assert refused.returncode == 1
+    assert one_line(refused.stderr) == (
         f"lenet-keras train: error: {killed_copy} holds an unfinished run with other settings "
-        "(model.variant modern → classic); run with --restart (restart=True in Python) to discard it "
-        "and start over, or choose another --out."
+        "(model.variant modern → classic, data.limit 2000 → 500, epochs 3 → 2); run with --restart "
+        "(restart=True in Python) to discard it and start over, or choose another --out."
     )
     assert snapshot(killed_copy) == before
+
+    restarted = run(cli("train", *classic, "--restart"), mnist_dir)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert "Epoch 1/2" in restarted.stdout
+    assert history_epochs(killed_copy) == [0, 1]  # only the new run's epochs
+    assert json.loads((killed_copy / "metrics.json").read_text())["model"]["variant"] == "classic"
+    assert not (killed_copy / "backup").exists() and leftovers(killed_copy) == []
 
 
 def test_other_recipe_is_refused_and_the_differences_named(killed_copy, mnist_dir):
@@ -156,51 +173,25 @@ def test_same_recipe_resumes(killed_copy, mnist_dir):
     assert not (killed_copy / "backup").exists() and leftovers(killed_copy) == []
 
 
-def test_restart_discards_the_unfinished_run(killed_copy, mnist_dir):
-    args = ("--variant", "modern", "--epochs", 1, "--limit", 500, "--batch-size", 128, "--out", killed_copy)
-    result = run(cli("train", *args, "--restart"), mnist_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Epoch 1/1" in result.stdout
-    assert history_epochs(killed_copy) == [0]  # only the new run
-    assert not (killed_copy / "backup").exists() and leftovers(killed_copy) == []
+def test_full_disk_during_the_checkpoint_keeps_the_previous_model(killed_copy, mnist_dir, monkeypatch):
+    import keras
 
-
-def test_restart_from_python_trains_the_new_variant(killed_copy, mnist_dir):
     from lenet_keras.pipeline import train_and_report
     from lenet_keras.train import recipe
 
-    config = recipe(variant="classic", epochs=1, limit=500, batch_size=128, out_dir=killed_copy)
-    config = replace(config, data=replace(config.data, validation_size=500))
-    result = train_and_report(config, data_dir=mnist_dir, restart=True)
-    assert result["metrics"]["model"]["variant"] == "classic"
-    assert list(result["history"]["epoch"]) == [0]
-
-
-FULL_DISK = textwrap.dedent(
-    """
-    import errno, sys
-    from lenet_keras.cli import main, native_stderr_hidden
+    model = killed_copy / "lenet5.keras"
+    before = model.read_bytes()
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with native_stderr_hidden():  # as main does, so TensorFlow's start-up lines stay off stderr
-        import keras
-    keras.Model.save = full_disk  # what ModelCheckpoint calls to write the model
-    sys.exit(main(sys.argv[1:]))
-    """
-)
-
-
-def test_full_disk_during_the_checkpoint_keeps_the_previous_model(killed_copy, mnist_dir):
-    model = killed_copy / "lenet5.keras"
-    before = model.read_bytes()
-    args = ["train", "--epochs", 1, "--limit", 500, "--restart", "--out", killed_copy]
-    result = run([sys.executable, "-c", FULL_DISK, *map(str, args)], mnist_dir)
-    assert result.returncode == 1
-    assert one_line(result.stderr) == (
-        f"lenet-keras train: error: could not write {model}: no space left on device; "
-        "the previous version is left in place."
+    monkeypatch.setattr(keras.Model, "save", full_disk)  # what ModelCheckpoint calls to write the model
+    # Another recipe, so the run gets as far as the checkpoint only because restart=True discarded the backup.
+    config = recipe(variant="modern", epochs=1, limit=500, batch_size=128, out_dir=killed_copy)
+    with pytest.raises(DiskFullError) as full:
+        train_and_report(config, data_dir=mnist_dir, restart=True)
+    assert (
+        str(full.value) == f"could not write {model}: no space left on device; the previous version is left in place."
     )
     assert model.read_bytes() == before and leftovers(killed_copy) == []
 

@@ -46,8 +46,9 @@ def _acquire(folder):
         except FileNotFoundError:
             same_file = False
         if same_file:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            with contextlib.suppress(OSError):  # the pid only improves the message; a full disk must not stop us
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             return fd
         os.close(fd)
 

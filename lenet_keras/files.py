@@ -43,7 +43,8 @@ def atomic_path(path):
     path = Path(path)
     with naming_full_disk(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+        # The whole suffix (".weights.h5", not ".h5"): writers such as Keras's save_weights check it.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix="".join(path.suffixes), dir=path.parent)
         os.close(fd)
         try:
             yield Path(tmp)

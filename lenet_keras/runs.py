@@ -4,6 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
+import keras
+
 from lenet_keras.files import atomic_path
 
 BACKUP = "backup"  # Keras BackupAndRestore's folder inside OUT
@@ -39,7 +41,18 @@ def recipe_of(config):
 def has_backup(out_dir):
     """Whether out_dir holds an unfinished run: a crash backup with more in it than its recipe."""
     backup = Path(out_dir) / BACKUP
-    return backup.is_dir() and any(p.name != RECIPE for p in backup.iterdir())
+    return backup.is_dir() and any(p.name != RECIPE and not p.name.startswith(".") for p in backup.iterdir())
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that writes each file to a temporary and renames it, so a crash or a full disk
+    while it saves keeps the last whole backup (Keras writes in place: half a weights file cannot be resumed)."""
+
+    def _save_model(self):
+        with atomic_path(self._weights_path) as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+        with atomic_path(self._training_metadata_path) as tmp:
+            tmp.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
 
 
 def _show(value):

@@ -12,7 +12,7 @@ from lenet_keras.data import DataConfig, make_datasets
 from lenet_keras.files import atomic_path, remove_stale_temporaries
 from lenet_keras.locks import hold_folder
 from lenet_keras.model import ModelConfig, build_lenet5
-from lenet_keras.runs import begin_run, has_backup
+from lenet_keras.runs import AtomicBackupAndRestore, begin_run, has_backup
 
 MODEL_NAME = "lenet5.keras"
 # Model selection on validation loss: with 5,000 validation images, accuracy moves in steps of
@@ -107,7 +107,7 @@ def make_callbacks(config, out_dir):
         history_csv.unlink(missing_ok=True)
     return [
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
+        AtomicBackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
         AtomicModelCheckpoint(
             str(out_dir / MODEL_NAME), monitor=MONITOR, save_best_only=True, initial_value_threshold=best
         ),

@@ -175,6 +175,28 @@ def test_same_recipe_resumes(killed_copy, mnist):
     assert not (killed_copy / "backup").exists() and leftovers(killed_copy) == []
 
 
+def full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_full_disk_during_the_backup_keeps_the_last_whole_backup(killed_copy, mnist, monkeypatch):
+    import keras
+
+    from lenet_keras.train import recipe, train
+
+    backup = killed_copy / "backup"
+    before = snapshot(backup)
+    monkeypatch.setattr(keras.Model, "save_weights", full_disk)  # what the crash backup calls at each epoch's end
+    config = recipe(variant="modern", epochs=3, limit=2000, batch_size=128, out_dir=killed_copy)  # = KILLED
+    with pytest.raises(DiskFullError) as full:
+        train(config, mnist=mnist, verbose=0)
+    weights = backup / "latest.weights.h5"
+    assert (
+        str(full.value) == f"could not write {weights}: no space left on device; the previous version is left in place."
+    )
+    assert snapshot(backup) == before  # the epoch-1 backup is whole, and nothing else is there: it can still resume
+
+
 def test_full_disk_during_the_checkpoint_keeps_the_previous_model(killed_copy, mnist_dir, monkeypatch):
     import keras
 
@@ -183,10 +205,6 @@ def test_full_disk_during_the_checkpoint_keeps_the_previous_model(killed_copy, m
 
     model = killed_copy / "lenet5.keras"
     before = model.read_bytes()
-
-    def full_disk(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     monkeypatch.setattr(keras.Model, "save", full_disk)  # what ModelCheckpoint calls to write the model
     # Another recipe, so the run gets as far as the checkpoint only because restart=True discarded the backup.
     config = recipe(variant="modern", epochs=1, limit=500, batch_size=128, out_dir=killed_copy)

@@ -39,7 +39,7 @@ def recipe_of(config):
 
 
 def has_backup(out_dir):
-    """Whether out_dir holds an unfinished run: a crash backup with more in it than its recipe."""
+    """Whether out_dir holds an unfinished run: a crash backup with saved state, not only its recipe or a temporary."""
     backup = Path(out_dir) / BACKUP
     return backup.is_dir() and any(p.name != RECIPE and not p.name.startswith(".") for p in backup.iterdir())
 

@@ -10,8 +10,6 @@ import json
 import os
 import sys
 
-from lenet_keras.locks import hold_folder
-
 DEFAULT_OUT = "saved_models"
 # Commands that write into --out. Each takes the folder's lock before TensorFlow loads (seconds), so a
 # second process aimed at a busy folder stops at once; the pipeline functions take it again (re-entrant).
@@ -152,7 +150,11 @@ def native_stderr_hidden():
 
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    lock = hold_folder(args.out) if args.command in WRITES_OUT else contextlib.nullcontext()
+    lock = contextlib.nullcontext()
+    if args.command in WRITES_OUT:
+        from lenet_keras.locks import hold_folder  # fcntl: POSIX only, and `predict` needs no lock
+
+        lock = hold_folder(args.out)
     try:
         with native_stderr_hidden(), lock:
             args.func(args)

@@ -12,6 +12,9 @@ import sys
 from lenet_keras.quiet import native_stderr_hidden
 
 DEFAULT_OUT = "saved_models"
+# Commands that write into --out. Each takes the folder's lock before TensorFlow loads (seconds), so a
+# second process aimed at a busy folder stops at once; the pipeline functions take it again (re-entrant).
+WRITES_OUT = ("train", "evaluate", "export")
 
 
 def _positive(text):
@@ -64,7 +67,7 @@ def cmd_train(args):
         use_ema=args.ema,
         dropout=args.dropout,
     )
-    result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy)
+    result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy, restart=args.restart)
     print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")
 
 
@@ -135,6 +138,7 @@ def make_parser():
         default="default",
         help="mirrored: tf.distribute.MirroredStrategy over every local GPU (default: one device)",
     )
+    p.add_argument("--restart", action="store_true", help="discard an unfinished run in OUT and start at epoch 1")
 
     add("evaluate", cmd_evaluate, "Evaluate OUT/lenet5.keras on the 10,000 test images.")
     add("export", cmd_export, "Export OUT/lenet5.keras to a SavedModel and float32/int8 TFLite, with a parity report.")
@@ -154,8 +158,13 @@ def make_parser():
 
 def main(argv=None):
     args = make_parser().parse_args(argv)
+    lock = contextlib.nullcontext()
+    if args.command in WRITES_OUT:
+        from lenet_keras.locks import hold_folder  # fcntl: POSIX only, and `predict` needs no lock
+
+        lock = hold_folder(args.out)
     try:
-        with native_stderr_hidden():
+        with native_stderr_hidden(), lock:
             args.func(args)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"lenet-keras {args.command}: error: {e}", file=sys.stderr)

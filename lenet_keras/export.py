@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from lenet_keras.files import naming_full_disk
 from lenet_keras.serving import make_serving_model
 
 SAVED_MODEL = "lenet5_savedmodel"
@@ -69,14 +70,19 @@ def _move_into_place(staging, out_dir, names):
 
 
 def export_all(model, out_dir, calibration_images):
-    """Write the SavedModel and both TFLite files into out_dir atomically; return their paths."""
+    """Write the SavedModel and both TFLite files into out_dir atomically; return their paths.
+
+    Nothing in out_dir changes until all three are written, so a failure (a full disk) keeps the old ones.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
     try:
-        saved = export_saved_model(model, staging / SAVED_MODEL)
-        (staging / TFLITE_FLOAT).write_bytes(convert_tflite(saved))
-        (staging / TFLITE_INT8).write_bytes(convert_tflite(saved, calibration_images))
+        with naming_full_disk(out_dir / SAVED_MODEL):
+            saved = export_saved_model(model, staging / SAVED_MODEL)
+        for name, calibration in [(TFLITE_FLOAT, None), (TFLITE_INT8, calibration_images)]:
+            with naming_full_disk(out_dir / name):
+                (staging / name).write_bytes(convert_tflite(saved, calibration))
         _move_into_place(staging, out_dir, [TFLITE_FLOAT, TFLITE_INT8, SAVED_MODEL])
     finally:
         shutil.rmtree(staging, ignore_errors=True)

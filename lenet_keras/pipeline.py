@@ -12,14 +12,19 @@ import pandas as pd
 
 from lenet_keras import evaluate as ev
 from lenet_keras import plots
+from lenet_keras.files import atomic_path
 from lenet_keras.idx import load_mnist
+from lenet_keras.locks import hold_folder
 from lenet_keras.progress import EpochLog
 from lenet_keras.train import MODEL_NAME, train
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return Path(path)
 
 
@@ -37,18 +42,22 @@ def make_strategy(name):
     raise ValueError(f"unknown strategy {name!r}; choose default or mirrored.")
 
 
-def train_and_report(config, data_dir=None, strategy=None, progress=None):
+def train_and_report(config, data_dir=None, strategy=None, restart=False, progress=None):
     """Train, plot the curves, evaluate the best model; return paths, history and metrics.
 
+    restart=True discards an unfinished run in config.out_dir instead of resuming it.
     `progress`: a file to append one line per epoch to (what `make run` shows in the terminal).
     """
-    mnist = load_mnist(data_dir)
     out = Path(config.out_dir)
     progress_log = [EpochLog(progress)] if progress else []
-    model, _ = train(config, mnist=mnist, strategy=make_strategy(strategy), extra_callbacks=progress_log)
-    history = pd.read_csv(out / "history.csv")  # the whole run, including epochs before a resume
-    curves = _save(plots.plot_history(history), out / "training_curves.png")
-    metrics = evaluate_and_report(out / MODEL_NAME, mnist=mnist, out_dir=out, recipe=config.to_dict())
+    with hold_folder(out):
+        mnist = load_mnist(data_dir)
+        model, _ = train(
+            config, mnist=mnist, strategy=make_strategy(strategy), restart=restart, extra_callbacks=progress_log
+        )
+        history = pd.read_csv(out / "history.csv")  # the whole run, including epochs before a resume
+        curves = _save(plots.plot_history(history), out / "training_curves.png")
+        metrics = evaluate_and_report(out / MODEL_NAME, mnist=mnist, out_dir=out, recipe=config.to_dict())
     return {"model_path": out / MODEL_NAME, "curves": curves, "history": history, "metrics": metrics}
 
 
@@ -56,6 +65,11 @@ def evaluate_and_report(model_path, data_dir=None, out_dir=None, mnist=None, rec
     """Evaluate a saved model on the test set; write metrics.json and the figures beside it."""
     model_path = Path(model_path)
     out = Path(out_dir) if out_dir else model_path.parent
+    with hold_folder(out):
+        return _evaluate_and_report(model_path, out, data_dir, mnist, recipe)
+
+
+def _evaluate_and_report(model_path, out, data_dir, mnist, recipe):
     model = ev.load_model(model_path)
     mnist = mnist if mnist is not None else load_mnist(data_dir)
     metrics, y_pred = ev.evaluate(model, mnist)
@@ -103,13 +117,18 @@ def export_and_check(model_path, data_dir=None, out_dir=None, mnist=None):
 
     Writes parity.json; returns {"paths", "rows", "table"}.
     """
+    model_path = Path(model_path)
+    out = Path(out_dir) if out_dir else model_path.parent
+    with hold_folder(out):
+        return _export_and_check(model_path, out, data_dir, mnist)
+
+
+def _export_and_check(model_path, out, data_dir, mnist):
     import tensorflow as tf
 
     from lenet_keras.export import export_all
     from lenet_keras.tflite import TFLiteClassifier
 
-    model_path = Path(model_path)
-    out = Path(out_dir) if out_dir else model_path.parent
     model = ev.load_model(model_path)
     (x_train, _), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)
     paths = export_all(model, out, calibration_images=x_train)

@@ -10,7 +10,9 @@ import tensorflow as tf
 
 from lenet_keras.data import DataConfig, make_datasets
 from lenet_keras.files import atomic_path, remove_stale_temporaries
+from lenet_keras.locks import hold_folder
 from lenet_keras.model import ModelConfig, build_lenet5
+from lenet_keras.runs import AtomicBackupAndRestore, begin_run, has_backup
 
 MODEL_NAME = "lenet5.keras"
 # Model selection on validation loss: with 5,000 validation images, accuracy moves in steps of
@@ -123,7 +125,7 @@ def make_callbacks(config, out_dir):
     """Best-model checkpoint, CSV and TensorBoard logs, crash backup, NaN guard, optional EMA and early stopping."""
     out_dir = Path(out_dir)
     history_csv = out_dir / "history.csv"
-    if (out_dir / "backup").exists():
+    if has_backup(out_dir):
         # Resuming a killed run: the checkpoint must beat the best epoch before the crash, not start from scratch.
         best = best_logged(history_csv)
     else:
@@ -131,7 +133,7 @@ def make_callbacks(config, out_dir):
         history_csv.unlink(missing_ok=True)
     callbacks = [
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
+        AtomicBackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
         # With EMA, validation and the checkpoint see the averaged weights.
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.use_ema else []),
         AtomicModelCheckpoint(
@@ -159,8 +161,19 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
                 self.filepath = final
 
 
-def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=(), verbose=2):
-    """Train LeNet-5 and return (model, history dict). Writes the best model to out_dir/lenet5.keras."""
+def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=(), verbose=2, restart=False):
+    """Train LeNet-5 and return (model, history dict). Writes the best model to out_dir/lenet5.keras.
+
+    Holds out_dir's lock throughout. An unfinished run there is resumed if it has the same recipe;
+    restart=True discards it and starts over.
+    """
+    with hold_folder(config.out_dir):
+        begin_run(config, restart)
+        return _fit(config, mnist, strategy, extra_callbacks, verbose)
+
+
+def _fit(config, mnist, strategy, extra_callbacks, verbose):
+    """The training itself, once out_dir is locked and its unfinished run checked."""
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()

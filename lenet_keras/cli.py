@@ -5,6 +5,7 @@ TensorFlow is imported only by the commands that need it, so `predict` on a
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys

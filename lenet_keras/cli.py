@@ -103,6 +103,12 @@ def cmd_predict(args):
 
 
 def cmd_benchmark(args):
+    if args.versus:
+        from lenet_keras.versus import compare
+
+        log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731  progress; JSON on stdout
+        print(json.dumps(compare(args.versus, args.bench_dir, args.pairs, args.data_dir, log=log), indent=2))
+        return
     from lenet_keras.benchmark import run_benchmark
 
     print(json.dumps(run_benchmark(out_dir=args.out, data_dir=args.data_dir, quick=args.quick), indent=2))
@@ -154,6 +160,13 @@ def make_parser():
 
     p = add("benchmark", cmd_benchmark, "Measure training throughput, time to 99% and TFLite latency; print JSON.")
     p.add_argument("--quick", action="store_true", help="short version for smoke tests")
+    p.add_argument(
+        "--versus",
+        metavar="PEER_PYTHON",
+        help="instead: whole-process runs interleaved with the PyTorch peers, run by this Python (with torch)",
+    )
+    p.add_argument("--bench-dir", default="../shared/bench", help="folder of the peer scripts (default: %(default)s)")
+    p.add_argument("--pairs", type=_positive, default=3, help="interleaved rounds for --versus (default: 3)")
     return parser
 
 

@@ -1,0 +1,32 @@
+"""The interleaved comparison with the PyTorch peers: order of the runs and the arithmetic of its ratios."""
+
+import pytest
+
+from lenet_keras import versus
+
+
+def test_rounds_interleave_and_ratios_are_per_pair(monkeypatch, tmp_path):
+    fake = {"ours_1": [10, 12, 11], "original_1": [8, 8, 10], "ours_5": [18, 20, 19], "strong_1": [5, 6, 5],
+            "strong_5": [17, 18, 17]}  # fmt: skip
+    order = []
+
+    def fake_seconds(command):
+        name = command[0]
+        order.append(name)
+        return fake[name][order.count(name) - 1]
+
+    monkeypatch.setattr(versus, "commands", lambda *args: {name: [name] for name in fake})
+    monkeypatch.setattr(versus, "run_seconds", fake_seconds)
+    result = versus.compare("peer-python", tmp_path, pairs=3, log=lambda line: None)
+    assert order == list(fake) * 3  # A B A B ...: every round runs each process once, in the same order
+    assert result["one_epoch_run_ratio_vs_original"] == [1.25, 1.5, 1.1]
+    assert result["median_one_epoch_run_ratio_vs_original"] == 1.25
+    assert result["marginal_epoch_seconds"] == {"ours": [2.0, 2.0, 2.0], "strong_peer": [3.0, 3.0, 3.0]}
+    assert result["median_marginal_epoch_ratio_vs_strong_peer"] == pytest.approx(0.667, abs=1e-3)
+
+
+def test_a_failing_peer_stops_with_one_sentence(tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text("import sys; print('no torch here', file=sys.stderr); sys.exit(3)")
+    with pytest.raises(ValueError, match="failed \\(no torch here\\)"):
+        versus.run_seconds(["python3", str(script)])

@@ -16,10 +16,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from lenet_keras.data import DataConfig, make_datasets
+from lenet_keras.data import make_datasets
 from lenet_keras.evaluate import predict_logits, write_json
 from lenet_keras.idx import load_mnist
-from lenet_keras.model import ModelConfig, build_lenet5
+from lenet_keras.model import build_lenet5
 from lenet_keras.train import TrainConfig, compile_model, train
 
 
@@ -60,7 +60,7 @@ def training_throughput(mnist, variant, augment, config, epochs=3):
     data = replace(config.data, augment=augment)
     train_ds, _, _ = make_datasets(data, mnist)
     keras.utils.set_random_seed(0)
-    model = compile_model(build_lenet5(ModelConfig(variant=variant)), config, int(train_ds.cardinality()))
+    model = compile_model(build_lenet5(replace(config.model, variant=variant)), config, int(train_ds.cardinality()))
     timer = EpochTimer()
     model.fit(train_ds, epochs=epochs, callbacks=[timer], verbose=0, shuffle=False)
     images = len(mnist[0][0]) - data.validation_size if data.limit is None else data.limit
@@ -147,7 +147,7 @@ def run_benchmark(out_dir="build/benchmark", data_dir=None, quick=False):
         },
         "training": {},
     }
-    throughput_data = replace(config.data, limit=2000) if quick else DataConfig()
+    throughput_data = replace(config.data, limit=2000) if quick else config.data
     for variant in ("modern", "classic"):
         for augment in (False, True):
             key = f"{variant}{'_augmented' if augment else ''}"

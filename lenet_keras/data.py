@@ -38,7 +38,7 @@ class DataConfig:
     shift: float = 2.5  # random shifts up to this many pixels
     rotation: float = 7.0  # random rotations up to this many degrees
     zoom: float = 0.08  # random scaling by up to this fraction
-    elastic_alpha: float = 0.0  # elastic distortion strength in pixels (Simard et al. 2003); 0 turns it off
+    elastic_alpha: float = 16.0  # elastic distortion strength (Simard et al. 2003, who used 34); 0 turns it off
     elastic_sigma: float = 4.0  # smoothness of the elastic field (Gaussian width in pixels)
     seed: int = 0
 

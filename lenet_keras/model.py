@@ -108,7 +108,7 @@ class ModelConfig:
     activation: str = "relu"  # modern only: "relu" or "tanh"
     pooling: str = "max"  # modern only: "max" or "average"
     dropout: float = 0.0  # before the output layer (modern only)
-    batch_norm: bool = False  # modern only: BatchNormalization after C1, C3, C5 and F6 (folded away at export)
+    batch_norm: bool = True  # modern only: BatchNormalization after C1, C3, C5 and F6 (folded away at export)
 
 
 VARIANTS = ("classic", "modern")

@@ -79,7 +79,9 @@ def _evaluate_and_report(model_path, out, data_dir, mnist, recipe):
     _save(plots.plot_confusion(metrics["confusion_matrix"]), out / "confusion_matrix.png")
     shown = wrong[:40]
     _save(plots.plot_digits(x_test[shown], y_test[shown], y_pred[shown], title="Misclassified"), out / "mistakes.png")
-    metrics["model"] = {"variant": model.name.removeprefix("lenet5_"), "parameters": int(model.count_params())}
+    # Trainable parameters: batch normalization's moving statistics are folded away at export.
+    parameters = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    metrics["model"] = {"variant": model.name.removeprefix("lenet5_"), "parameters": parameters}
     if recipe is None and (out / "metrics.json").is_file():
         recipe = ev.read_json(out / "metrics.json").get("recipe")
     if recipe is not None:

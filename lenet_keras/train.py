@@ -24,11 +24,11 @@ MONITOR = "val_loss"
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    epochs: int = 30
+    epochs: int = 50
     learning_rate: float = 8e-3  # peak of the warm-up + cosine schedule (tuned for batch 512)
     warmup_fraction: float = 0.15
     weight_decay: float = 1e-4
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
     use_ema: bool = False  # validate, keep and ship an exponential moving average of the weights
     ema_momentum: float = 0.99
     patience: int = 0  # EarlyStopping on validation loss after this many epochs without progress; 0: off, as
@@ -48,6 +48,8 @@ def recipe(seed=0, out_dir="saved_models", **overrides):
     (None keeps the default), e.g. recipe(variant="classic", epochs=5, elastic_alpha=0)."""
     base = TrainConfig()
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides.get("variant") == "classic":
+        overrides.setdefault("batch_norm", False)  # the paper's layers stay as they are
     parts = {"model": base.model, "data": base.data}
     names = {part: {f.name for f in fields(config)} for part, config in parts.items()}
     names["train"] = {f.name for f in fields(TrainConfig)} - {"model", "data", "seed", "out_dir"}

@@ -119,8 +119,8 @@ def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
 
 @pytest.mark.parametrize(
     "config",
-    [{}, {"variant": "classic"}, {"pooling": "average", "activation": "tanh"}],
-    ids=["modern", "classic", "avg"],
+    [{}, {"batch_norm": False}, {"variant": "classic"}, {"pooling": "average", "activation": "tanh"}],
+    ids=["modern", "modern_plain", "classic", "avg"],
 )
 def test_serving_graph_equals_softmax_of_model_on_preprocessed_pixels(config, mnist):
     """The exported graph's block-rearranged C1/S2 computes exactly softmax(model(preprocess(pixels)))."""
@@ -158,7 +158,8 @@ def test_batch_norm_is_folded_away_at_export():
         elif any(part in weight.path for part in ("moving_mean", "gamma", "beta")):
             weight.assign(rng.normal(0.0, 0.5, weight.shape))
     folded = fold_batch_norm(model)
-    assert [layer.name for layer in folded.layers] == [layer.name for layer in build_lenet5().layers]
+    plain = build_lenet5(ModelConfig(batch_norm=False))
+    assert [layer.name for layer in folded.layers] == [layer.name for layer in plain.layers]
     pixels = rng.integers(0, 256, (32, 28, 28)).astype(np.uint8)
     expected = keras.ops.softmax(model(preprocess(pixels), training=False)).numpy()
     served = make_serving_model(model)(pixels[..., None].astype(np.float32)).numpy()

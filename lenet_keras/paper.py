@@ -11,8 +11,9 @@ __all__ = ["find_ink"]
 
 CLEAN_SIZE = 320  # long side at which the ink is found; the digit ends up 20 px tall, so this is plenty
 LIGHT_SIZE = 64  # long side at which the paper's brightness is estimated; light changes slowly
-LIGHT_WINDOW = 0.4  # of the image's long side: wider than any stroke, so the opening keeps paper only
-MIN_CONTRAST = 16.0  # of 255: less than this between ink and paper is a blank image
+LIGHT_WINDOW = 0.5  # of the image's long side: wider than any stroke, so the opening keeps paper only
+EVEN_LIGHT = 2.0  # of 255: paper whose level varies less than this (median deviation) is evenly lit
+MIN_CONTRAST = 12.0  # of 255: less than this between ink and paper is a blank image (UCI's 0-16 digits are not)
 LINE_LENGTH = 0.75  # of the image's width: a thin run this long is a ruled line, not a stroke
 LINE_SLOPES = np.linspace(-0.1, 0.1, 11)  # ruled lines tilted up to about 6 degrees
 MIN_PIECE = 0.03  # of the digit's main stroke area: smaller pieces near it are specks, not parts of the digit
@@ -42,8 +43,11 @@ def paper_level(x):
     scale = min(1.0, LIGHT_SIZE / max(x.shape))
     small = _resize(x, (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))), Image.Resampling.BOX)
     k = 2 * int(LIGHT_WINDOW * max(small.shape) / 2) + 1
-    opened = _rank_filter(_rank_filter(small, k, np.min), k, np.max)
-    smooth = _rank_filter(opened, k, np.mean)  # a box blur: the opening's flat steps become ramps
+    # Pad first: an opening that pads at each step would read the paper near the border from further in, which
+    # under a vignette is brighter, and the border's darker paper would pass for ink.
+    padded = np.pad(small, k, mode="edge")
+    opened = _rank_filter(_rank_filter(padded, k, np.min), k, np.max)[k:-k, k:-k]
+    smooth = _rank_filter(opened, 2 * (k // 8) + 1, np.mean)  # rounds the opening's corners; wider would bend a vignette
     return _resize(smooth, x.shape)
 
 
@@ -133,9 +137,10 @@ def _label(mask):
     return np.rint(labels).astype(np.int32), len(ids)
 
 
-def _keep_digit(labels, count, strong):
+def _keep_digit(labels, count, strong, photo):
     """Labels of the digit: the heaviest component with strong ink, preferring one off the border, plus
-    sizeable components near it (a 4 or a 5 often comes in pieces)."""
+    sizeable components near it (a 4 or a 5 often comes in pieces). In a photo, a component on the border
+    must reach into the middle of the image: the table in a corner, a shadow or a page edge does not."""
     if count == 0:
         return []
     h, w = labels.shape
@@ -153,7 +158,8 @@ def _keep_digit(labels, count, strong):
     np.maximum.at(right, flat, xs.ravel())
     top, bottom, left, right = top[1:], bottom[1:], left[1:], right[1:]
     border = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
-    candidate = has_strong & (area >= max(2, 2e-4 * h * w))
+    central = (top < 0.75 * h) & (bottom > 0.25 * h) & (left < 0.75 * w) & (right > 0.25 * w)
+    candidate = has_strong & (area >= max(2, 2e-4 * h * w)) & (~border | central | (not photo))
     if not candidate.any():
         return []
     score = np.where(candidate, area * np.where(border, 0.1, 1.0), -1.0)
@@ -188,24 +194,27 @@ def find_ink(x):
         x = _resize(x, (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))), Image.Resampling.BOX)
     small = max(x.shape) < LIGHT_SIZE  # an array or a thumbnail, not a photo: one paper level, no ruled lines
     paper = np.full(x.shape, float(np.median(_border(x))), np.float32) if small else paper_level(x)
+    level = float(np.median(paper))
+    if float(np.median(np.abs(paper - level))) < EVEN_LIGHT:  # evenly lit: one level, so ink on the border stays ink
+        paper = np.full(x.shape, level, np.float32)
     contrast = x - paper  # ink above the local paper, in grey levels
-    if float(x.max() - paper.min()) < MIN_CONTRAST:  # white or black paper, or faint noise
+    if float(contrast.max()) < MIN_CONTRAST:  # white or black paper, unevenly lit or not, or faint noise
         return np.zeros(x.shape, np.float32)
     ink = contrast / np.maximum(255 - paper, MIN_CONTRAST)  # relative to how bright the paper is there
     otsu = _otsu(ink)
     paper_only = ink[ink < otsu]
     spread = 1.4826 * float(np.median(np.abs(paper_only - np.median(paper_only))))  # the paper's own noise
-    ink = np.clip(ink, 0, None)
+    ink = np.clip(ink - 2 * spread, 0, None)  # the paper's noise is not ink, even next to a stroke
     high = max(otsu, 4 * spread)
     strong = ink > high
     weak = ink > max(0.5 * high, 3 * spread)
     if not small:
         weak &= ~_ruled_lines(weak) & ~_ruled_lines(weak.T).T
     labels, count = _label(weak)
-    kept = np.isin(labels, _keep_digit(labels, count, strong))
+    kept = np.isin(labels, _keep_digit(labels, count, strong, photo=not small))
     if not kept.any():
         return np.zeros(x.shape, np.float32)
-    r = 1 + max(x.shape) // 160  # the anti-aliased edge of a stroke, below the threshold, belongs to it
+    r = 1 + max(x.shape) // 64  # the anti-aliased edge of a stroke, below the threshold, belongs to it
     near = _rank_filter(kept.astype(np.float32), 2 * r + 1, np.max) > 0
     digit = np.where(near, ink, 0).astype(np.float32)
     return digit / float(digit.max())

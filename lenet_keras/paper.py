@@ -52,13 +52,29 @@ def paper_level(x):
 
 
 def _otsu(values, bins=128):
-    """The threshold that best splits values into two classes (Otsu, 1979)."""
-    hist, edges = np.histogram(values, bins=bins)
-    p = hist / max(hist.sum(), 1)
+    """The threshold that best splits values into two classes (Otsu, 1979); a histogram, so no sort."""
+    lo, hi = float(values.min()), float(values.max())
+    step = (hi - lo) / bins or 1.0
+    hist = np.bincount(np.minimum((values.ravel() - lo) / step, bins - 1).astype(np.int64), minlength=bins)
+    p = hist / hist.sum()
+    levels = lo + step * np.arange(bins)
     w0 = np.cumsum(p)
-    m0 = np.cumsum(p * edges[:-1])
+    m0 = np.cumsum(p * levels)
     between = (m0[-1] * w0 - m0) ** 2 / np.maximum(w0 * (1 - w0), 1e-12)
-    return float(edges[int(np.argmax(between[:-1])) + 1])
+    return float(levels[int(np.argmax(between[:-1])) + 1])
+
+
+def _dilate(mask, r):
+    """Bool mask grown by r pixels (a (2r+1)^2 square), with running sums rather than a window per pixel."""
+    grown = mask.astype(np.int32)
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r + 1, r)
+        total = np.cumsum(np.pad(grown, pad), axis=axis)
+        grown = np.take(total, range(2 * r + 1, total.shape[axis]), axis=axis) - np.take(
+            total, range(0, total.shape[axis] - 2 * r - 1), axis=axis
+        )
+    return grown > 0
 
 
 def _runs(mask):
@@ -104,7 +120,12 @@ def _ruled_lines(mask):
         return on_line
     r, s, e = _runs(mask.T)  # a stroke crossing a line is taller there than the line is thick
     height = _paint(mask.T.shape, r, s, e, (e - s).astype(np.float32)).T
-    return on_line & (height <= max(2, round(0.015 * h)))
+    return on_line & (height <= _line_width(h))
+
+
+def _line_width(h):
+    """The thickest a ruled line is in an image h pixels tall, after blur and thresholding."""
+    return max(2, round(0.015 * h))
 
 
 def _label(mask):
@@ -159,7 +180,11 @@ def _keep_digit(labels, count, strong, photo):
     top, bottom, left, right = top[1:], bottom[1:], left[1:], right[1:]
     border = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
     central = (top < 0.75 * h) & (bottom > 0.25 * h) & (left < 0.75 * w) & (right > 0.25 * w)
-    candidate = has_strong & (area >= max(2, 2e-4 * h * w)) & (~border | central | (not photo))
+    width = right - left + 1
+    rule = (area <= _line_width(h) * width) & (width >= 4 * _line_width(h))  # a piece of a ruled line, flat and thin
+    extent = np.maximum(bottom - top, right - left) + 1
+    speck = (area < 1e-3 * h * w) | (extent < 0.08 * max(h, w)) if photo else area < 2
+    candidate = has_strong & ~speck & (~border | central | (not photo)) & ~(rule & photo)
     if not candidate.any():
         return []
     score = np.where(candidate, area * np.where(border, 0.1, 1.0), -1.0)
@@ -215,6 +240,6 @@ def find_ink(x):
     if not kept.any():
         return np.zeros(x.shape, np.float32)
     r = 1 + max(x.shape) // 64  # the anti-aliased edge of a stroke, below the threshold, belongs to it
-    near = _rank_filter(kept.astype(np.float32), 2 * r + 1, np.max) > 0
+    near = _dilate(kept, r)
     digit = np.where(near, ink, 0).astype(np.float32)
     return digit / float(digit.max())

@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 TUNE, REPORT = range(0, 1000), range(5000, 6000)  # MNIST test indices: tuned on one, reported on the other
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_NAMES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf", "DejaVuSansCondensed.ttf")
-SIZE = (480, 640)  # (width, height): a phone photo after predict's own downscaling would be up to 1024
-CONDITIONS = ("clean", "light", "ruled", "blue", "noise", "blur", "rotation", "jpeg", "all")
+SIZE = (360, 480)  # (width, height); predict looks for the ink at 320 px on the long side whatever the photo's size
+CONDITIONS = ("clean", "light", "ruled", "blue", "noise", "blur", "rotation", "jpeg", "all", "lowres", "faint", "grey")
 BLACK_INK, BLUE_INK = (25, 25, 30), (20, 40, 150)
 
 
@@ -43,19 +43,19 @@ def font_digit(digit, font):
 
 
 def _paper(rng, size, ruled):
-    """Off-white paper (H, W, 3) float, with pale blue rules and a red margin when ruled."""
+    """Off-white paper (H, W, 3) float, with pale blue rules, and sometimes a red margin, when ruled."""
     w, h = size
-    base = rng.uniform(215, 245)
-    paper = Image.new("RGB", size, tuple(int(base + v) for v in rng.uniform(-8, 8, 3)))  # white, slightly tinted
+    base, tint = rng.uniform(215, 245), rng.uniform(-8, 8, 3)
+    gap = int(rng.integers(h // 14, h // 9))
+    rule = tuple(int(v) for v in (rng.integers(130, 175), rng.integers(165, 200), rng.integers(210, 245)))
+    first, widths, margin = int(rng.integers(0, gap)), rng.integers(1, 4, h), int(rng.integers(-w // 6, w // 6))
+    paper = Image.new("RGB", size, tuple(int(base + v) for v in tint))  # white, slightly tinted
     if ruled:
         draw = ImageDraw.Draw(paper)
-        gap = int(rng.integers(h // 14, h // 9))
-        color = tuple(int(v) for v in (rng.integers(130, 175), rng.integers(165, 200), rng.integers(210, 245)))
-        for y in range(int(rng.integers(0, gap)), h, gap):
-            draw.line([(0, y), (w, y)], fill=color, width=int(rng.integers(1, 4)))
-        if rng.random() < 0.5:
-            x = int(rng.integers(w // 12, w // 6))
-            draw.line([(x, 0), (x, h)], fill=(230, 120, 130), width=2)
+        for y in range(first, h, gap):
+            draw.line([(0, y), (w, y)], fill=rule, width=int(widths[y]))
+        if margin > 0:
+            draw.line([(margin, 0), (margin, h)], fill=(230, 120, 130), width=2)
     return np.asarray(paper, np.float32)
 
 
@@ -64,6 +64,8 @@ def _place(coverage, rng, size, lowres=False):
     w, h = size
     height = int(h * rng.uniform(0.3, 0.55))
     width = max(1, round(coverage.shape[1] * height / coverage.shape[0]))
+    top = (h - height) // 2 + int(rng.integers(-h // 12, h // 12))
+    left = (w - width) // 2 + int(rng.integers(-w // 10, w // 10))
     glyph = Image.fromarray(coverage.astype(np.float32), "F")
     if lowres:  # a small blocky scan, enlarged: 12 px tall, then nearest-neighbour
         small = glyph.resize((max(1, round(width * 12 / height)), 12), Image.Resampling.BOX)
@@ -71,50 +73,57 @@ def _place(coverage, rng, size, lowres=False):
     else:
         glyph = glyph.resize((width, height), Image.Resampling.BICUBIC)
     field = np.zeros((h, w), np.float32)
-    top = (h - height) // 2 + int(rng.integers(-h // 12, h // 12))
-    left = (w - width) // 2 + int(rng.integers(-w // 10, w // 10))
     field[top : top + height, left : left + width] = np.clip(np.asarray(glyph), 0, 1)
     return field
 
 
+def _light(rng, shape):
+    """Uneven light (H, W): a gradient in a random direction (30-50% darker at one side) times a vignette."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    direction, fall, cy, cx, vignette = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 0.5), *rng.uniform(0.3, 0.7, 2), rng.uniform(0.2, 0.4)
+    ramp = np.cos(direction) * (xs / w - 0.5) + np.sin(direction) * (ys / h - 0.5) + 0.5  # about 0..1
+    return (1 - fall * ramp) * (1 - vignette * 2 * ((xs / w - cx) ** 2 + (ys / h - cy) ** 2))
+
+
 def render(coverage, condition, seed):
-    """Ink coverage (h, w) 0..1 -> an RGB uint8 photo (H, W, 3) under one named condition (see CONDITIONS)."""
-    rng = np.random.default_rng(seed)
+    """Ink coverage (h, w) 0..1 -> an RGB uint8 photo (H, W, 3) under one named condition (see CONDITIONS).
+
+    Each step draws from its own seeded stream, so one seed gives the same page, digit and pen under every
+    condition, and the conditions differ only in what they name.
+    """
+    stream = {step: np.random.default_rng([seed, k]) for k, step in enumerate(("paper", "place", "ink", "camera"))}
     every = condition == "all"
-    ruled = condition == "ruled" or (every and rng.random() < 0.6)
-    blue = condition == "blue" or (every and rng.random() < 0.5)
-    paper = _paper(rng, SIZE, ruled)
-    if condition in ("faint", "pencil"):
-        ink, strength = np.array([120, 120, 125], np.float32), rng.uniform(0.35, 0.55)  # light pencil
+    draws = stream["ink"].random(2)
+    ruled, blue = condition == "ruled" or (every and draws[0] < 0.6), condition == "blue" or (every and draws[1] < 0.5)
+    paper = _paper(stream["paper"], SIZE, ruled)
+    strength, pencil_strength, grey_paper, grey_ink = stream["ink"].uniform([0.85, 0.35, 140, 90], [1, 0.55, 170, 110])
+    if condition == "faint":
+        ink, strength = np.array([120, 120, 125], np.float32), pencil_strength  # light pencil
     elif condition == "grey":
-        paper = np.full_like(paper, rng.uniform(140, 170))  # grey ink on grey paper
-        ink, strength = np.full(3, float(rng.uniform(90, 110)), np.float32), 1.0
+        paper, ink, strength = np.full_like(paper, grey_paper), np.full(3, grey_ink, np.float32), 1.0
     else:
-        ink, strength = np.array(BLUE_INK if blue else BLACK_INK, np.float32), rng.uniform(0.85, 1.0)
-    alpha = _place(coverage, rng, SIZE, lowres=condition == "lowres")[..., None] * strength
+        ink = np.array(BLUE_INK if blue else BLACK_INK, np.float32)
+    alpha = _place(coverage, stream["place"], SIZE, lowres=condition == "lowres")[..., None] * strength
     photo = paper * (1 - alpha) + ink * alpha
-    if condition in ("rotation", "all"):
-        table = tuple(int(v * rng.uniform(40, 130)) for v in (1.0, 0.85, 0.7))  # a brownish-grey table
-        angle = rng.uniform(-6, 6)
+    camera = stream["camera"]
+    table, angle = tuple(int(v * camera.uniform(40, 130)) for v in (1.0, 0.85, 0.7)), camera.uniform(-6, 6)
+    light = _light(camera, photo.shape[:2])
+    radius, noise, quality = camera.uniform(1.0, 2.5), camera.uniform(4, 10), int(camera.integers(40, 80))
+    if condition in ("rotation", "all"):  # the table shows in the corners
         image = Image.fromarray(photo.astype(np.uint8)).rotate(angle, Image.Resampling.BICUBIC, fillcolor=table)
         photo = np.asarray(image, np.float32)
     if condition in ("light", "all"):
-        h, w = photo.shape[:2]
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        direction = rng.uniform(0, 2 * np.pi)
-        ramp = (np.cos(direction) * (xs / w - 0.5) + np.sin(direction) * (ys / h - 0.5)) + 0.5  # about 0..1
-        r2 = ((xs / w - rng.uniform(0.3, 0.7)) ** 2 + (ys / h - rng.uniform(0.3, 0.7)) ** 2) * 2
-        light = (1 - rng.uniform(0.3, 0.5) * ramp) * (1 - rng.uniform(0.2, 0.4) * r2)
         photo = photo * light[..., None]
     if condition in ("blur", "all"):
-        radius = rng.uniform(1.0, 2.5)
-        photo = np.asarray(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(radius)), np.float32)
+        blurred = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(radius))
+        photo = np.asarray(blurred, np.float32)
     if condition in ("noise", "all"):
-        photo = photo + rng.normal(0, rng.uniform(4, 10), photo.shape)
+        photo = photo + noise * camera.standard_normal(photo.shape, np.float32)
     photo = np.clip(photo, 0, 255).astype(np.uint8)
     if condition in ("jpeg", "all"):
         buffer = io.BytesIO()
-        Image.fromarray(photo).save(buffer, "JPEG", quality=int(rng.integers(40, 80)))
+        Image.fromarray(photo).save(buffer, "JPEG", quality=quality)
         photo = np.asarray(Image.open(buffer).convert("RGB"))
     return photo
 
@@ -141,7 +150,7 @@ def photo_set(mnist, indices, n_fonts, condition, seed=0):
     return photos, np.array(labels), np.array(kinds)
 
 
-def accuracy_table(mnist, classifier, indices=REPORT, n_fonts=100, conditions=CONDITIONS + ("lowres", "faint", "grey")):
+def accuracy_table(mnist, classifier, indices=REPORT, n_fonts=100, conditions=CONDITIONS):
     """{condition: {"mnist": accuracy, "font": accuracy}} of classifier.predict(to_mnist(photo))."""
     from lenet_keras.images import to_mnist
 

@@ -15,6 +15,7 @@ LIGHT_WINDOW = 0.5  # of the image's long side: wider than any stroke, so the op
 EVEN_LIGHT = 2.0  # of 255: paper whose level varies less than this (median deviation) is evenly lit
 MIN_CONTRAST = 12.0  # of 255: less than this between ink and paper is a blank image (UCI's 0-16 digits are not)
 LINE_LENGTH = 0.75  # of the image's width: a thin run this long is a ruled line, not a stroke
+LINE_GAP = 0.05  # of the image's width: gaps this short in a ruled line are noise
 LINE_SLOPES = np.linspace(-0.1, 0.1, 11)  # ruled lines tilted up to about 6 degrees
 MIN_PIECE = 0.03  # of the digit's main stroke area: smaller pieces near it are specks, not parts of the digit
 
@@ -110,9 +111,15 @@ def _ruled_lines(mask):
         rows = (np.arange(ch + 2 * reach)[:, None] + np.round(slope * (cols - cw / 2)).astype(int)).clip(0, len(padded) - 1)
         sheared = padded[rows, cols]
         r, s, e = _runs(sheared)
-        long = e - s >= LINE_LENGTH * cw
+        if len(r) == 0:
+            continue
+        # A faint line breaks up under noise; runs in a row with short gaps between them are one line.
+        joined = np.r_[False, (r[1:] == r[:-1]) & (s[1:] - e[:-1] <= LINE_GAP * cw)]
+        first, last = np.flatnonzero(~joined), np.r_[np.flatnonzero(~joined)[1:], len(r)] - 1
+        long = e[last] - s[first] >= LINE_LENGTH * cw
         if long.any():
-            hit = _paint(sheared.shape, r[long], s[long], e[long], np.ones(long.sum(), np.float32)) > 0
+            r, s, e = r[first[long]], s[first[long]], e[last[long]]
+            hit = _paint(sheared.shape, r, s, e, np.ones(len(r), np.float32)) > 0
             on_line[rows[hit], np.broadcast_to(cols, rows.shape)[hit]] = True
     on_line = np.repeat(np.repeat(on_line[reach : reach + ch], 2, axis=0), 2, axis=1)
     on_line = np.pad(on_line, ((0, h - 2 * ch), (0, w - 2 * cw))) & mask

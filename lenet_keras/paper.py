@@ -48,7 +48,9 @@ def paper_level(x):
     # under a vignette is brighter, and the border's darker paper would pass for ink.
     padded = np.pad(small, k, mode="edge")
     opened = _rank_filter(_rank_filter(padded, k, np.min), k, np.max)[k:-k, k:-k]
-    smooth = _rank_filter(opened, 2 * (k // 8) + 1, np.mean)  # rounds the opening's corners; wider would bend a vignette
+    smooth = _rank_filter(
+        opened, 2 * (k // 8) + 1, np.mean
+    )  # rounds the opening's corners; wider would bend a vignette
     return _resize(smooth, x.shape)
 
 
@@ -108,7 +110,9 @@ def _ruled_lines(mask):
     cols = np.arange(cw)
     on_line = np.zeros_like(padded)
     for slope in LINE_SLOPES:
-        rows = (np.arange(ch + 2 * reach)[:, None] + np.round(slope * (cols - cw / 2)).astype(int)).clip(0, len(padded) - 1)
+        rows = (np.arange(ch + 2 * reach)[:, None] + np.round(slope * (cols - cw / 2)).astype(int)).clip(
+            0, len(padded) - 1
+        )
         sheared = padded[rows, cols]
         r, s, e = _runs(sheared)
         if len(r) == 0:

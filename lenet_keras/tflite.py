@@ -50,7 +50,7 @@ def _show_folder(folder):
 
 
 def _show_names(paths, folder):
-    """One new file name in folder per input, from the input's name: digit.jpg -> digit.seen.png, digit-2... on a clash."""
+    """A new file name in folder per input, from its name: digit.jpg -> digit.seen.png (digit-2.seen.png on a clash)."""
     taken = {Path(p).resolve() for p in paths}  # never overwrite an input, whatever it is called
     names = []
     for path in paths:

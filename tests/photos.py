@@ -18,7 +18,13 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 TUNE, REPORT = range(0, 1000), range(5000, 6000)  # MNIST test indices: tuned on one, reported on the other
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-FONT_NAMES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf", "DejaVuSansCondensed.ttf")
+FONT_NAMES = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansCondensed.ttf",
+)
 SIZE = (360, 480)  # (width, height); predict looks for the ink at 320 px on the long side whatever the photo's size
 CONDITIONS = ("clean", "light", "ruled", "blue", "noise", "blur", "rotation", "jpeg", "all", "lowres", "faint", "grey")
 BLACK_INK, BLUE_INK = (25, 25, 30), (20, 40, 150)
@@ -81,7 +87,12 @@ def _light(rng, shape):
     """Uneven light (H, W): a gradient in a random direction (30-50% darker at one side) times a vignette."""
     h, w = shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    direction, fall, cy, cx, vignette = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 0.5), *rng.uniform(0.3, 0.7, 2), rng.uniform(0.2, 0.4)
+    direction, fall, cy, cx, vignette = (
+        rng.uniform(0, 2 * np.pi),
+        rng.uniform(0.3, 0.5),
+        *rng.uniform(0.3, 0.7, 2),
+        rng.uniform(0.2, 0.4),
+    )
     ramp = np.cos(direction) * (xs / w - 0.5) + np.sin(direction) * (ys / h - 0.5) + 0.5  # about 0..1
     return (1 - fall * ramp) * (1 - vignette * 2 * ((xs / w - cx) ** 2 + (ys / h - cy) ** 2))
 

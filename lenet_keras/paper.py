@@ -48,9 +48,7 @@ def paper_level(x):
     # under a vignette is brighter, and the border's darker paper would pass for ink.
     padded = np.pad(small, k, mode="edge")
     opened = _rank_filter(_rank_filter(padded, k, np.min), k, np.max)[k:-k, k:-k]
-    smooth = _rank_filter(
-        opened, 2 * (k // 8) + 1, np.mean
-    )  # rounds the opening's corners; wider would bend a vignette
+    smooth = _rank_filter(opened, 2 * (k // 8) + 1, np.mean)  # rounds the opening's corners, not a vignette
     return _resize(smooth, x.shape)
 
 
@@ -240,10 +238,10 @@ def find_ink(x):
     otsu = _otsu(ink)
     paper_only = ink[ink < otsu]
     spread = 1.4826 * float(np.median(np.abs(paper_only - np.median(paper_only))))  # the paper's own noise
-    ink = np.clip(ink - 2 * spread, 0, None)  # the paper's noise is not ink, even next to a stroke
     high = max(otsu, 4 * spread)
-    strong = ink > high
-    weak = ink > max(0.5 * high, 3 * spread)
+    strong = ink > high  # surely ink
+    weak = ink > max(0.5 * high, 3 * spread)  # ink if it touches strong ink: faint strokes, a stroke's edges
+    ink = np.clip(ink - 2 * spread, 0, None)  # the paper's noise is not ink, even next to a stroke
     if not small:
         weak &= ~_ruled_lines(weak) & ~_ruled_lines(weak.T).T
     labels, count = _label(weak)

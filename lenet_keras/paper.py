@@ -228,15 +228,17 @@ def find_ink(x):
         x = _resize(x, (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))), Image.Resampling.BOX)
     small = max(x.shape) < LIGHT_SIZE  # an array or a thumbnail, not a photo: one paper level, no ruled lines
     paper = np.full(x.shape, float(np.median(_border(x))), np.float32) if small else paper_level(x)
-    level = float(np.median(paper))
-    if float(np.median(np.abs(paper - level))) < EVEN_LIGHT:  # evenly lit: one level, so ink on the border stays ink
+    sample = paper[::4, ::4]  # medians of a smooth map: every 4th pixel says the same, sooner
+    level = float(np.median(sample))
+    if float(np.median(np.abs(sample - level))) < EVEN_LIGHT:  # evenly lit: one level, so ink on the border stays ink
         paper = np.full(x.shape, level, np.float32)
     contrast = x - paper  # ink above the local paper, in grey levels
     if float(contrast.max()) < MIN_CONTRAST:  # white or black paper, unevenly lit or not, or faint noise
         return np.zeros(x.shape, np.float32)
     ink = contrast / np.maximum(255 - paper, MIN_CONTRAST)  # relative to how bright the paper is there
     otsu = _otsu(ink)
-    paper_only = ink[ink < otsu]
+    step = 1 if small else 2  # a quarter of a photo's pixels is plenty for a noise level
+    paper_only = ink[::step, ::step][ink[::step, ::step] < otsu]
     spread = 1.4826 * float(np.median(np.abs(paper_only - np.median(paper_only))))  # the paper's own noise
     high = max(otsu, 4 * spread)
     strong = ink > high  # surely ink

@@ -7,6 +7,8 @@ image whose ink is already the bright side; `images.to_mnist` decides the polari
 import numpy as np
 from PIL import Image
 
+from lenet_keras.masks import dilate, label, paint, runs
+
 __all__ = ["find_ink"]
 
 CLEAN_SIZE = 320  # long side at which the ink is found; the digit ends up 20 px tall, so this is plenty
@@ -65,37 +67,6 @@ def _otsu(values, bins=128):
     return float(levels[int(np.argmax(between[:-1])) + 1])
 
 
-def _dilate(mask, r):
-    """Bool mask grown by r pixels (a (2r+1)^2 square), with running sums rather than a window per pixel."""
-    grown = mask.astype(np.int32)
-    for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (r + 1, r)
-        total = np.cumsum(np.pad(grown, pad), axis=axis)
-        grown = np.take(total, range(2 * r + 1, total.shape[axis]), axis=axis) - np.take(
-            total, range(0, total.shape[axis] - 2 * r - 1), axis=axis
-        )
-    return grown > 0
-
-
-def _runs(mask):
-    """Horizontal runs of a bool (H, W) mask -> (rows, starts, ends), ends exclusive, in row-major order."""
-    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
-    padded[:, 1:-1] = mask
-    step = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(step == 1)
-    _, ends = np.nonzero(step == -1)
-    return rows, starts, ends
-
-
-def _paint(shape, rows, starts, ends, values):
-    """(H, W) array holding each run's value over the run's pixels, 0 elsewhere."""
-    marks = np.zeros((shape[0], shape[1] + 1), np.float32)
-    np.add.at(marks, (rows, starts), values)
-    np.add.at(marks, (rows, ends), -values)
-    return np.cumsum(marks, axis=1)[:, : shape[1]]
-
-
 def _ruled_lines(mask):
     """Pixels of mask on a long, thin, nearly horizontal line that are not also part of a thicker stroke."""
     h, w = mask.shape
@@ -112,7 +83,7 @@ def _ruled_lines(mask):
             0, len(padded) - 1
         )
         sheared = padded[rows, cols]
-        r, s, e = _runs(sheared)
+        r, s, e = runs(sheared)
         if len(r) == 0:
             continue
         # A faint line breaks up under noise; runs in a row with short gaps between them are one line.
@@ -121,50 +92,20 @@ def _ruled_lines(mask):
         long = e[last] - s[first] >= LINE_LENGTH * cw
         if long.any():
             r, s, e = r[first[long]], s[first[long]], e[last[long]]
-            hit = _paint(sheared.shape, r, s, e, np.ones(len(r), np.float32)) > 0
+            hit = paint(sheared.shape, r, s, e, np.ones(len(r), np.float32)) > 0
             on_line[rows[hit], np.broadcast_to(cols, rows.shape)[hit]] = True
     on_line = np.repeat(np.repeat(on_line[reach : reach + ch], 2, axis=0), 2, axis=1)
     on_line = np.pad(on_line, ((0, h - 2 * ch), (0, w - 2 * cw))) & mask
     if not on_line.any():
         return on_line
-    r, s, e = _runs(mask.T)  # a stroke crossing a line is taller there than the line is thick
-    height = _paint(mask.T.shape, r, s, e, (e - s).astype(np.float32)).T
+    r, s, e = runs(mask.T)  # a stroke crossing a line is taller there than the line is thick
+    height = paint(mask.T.shape, r, s, e, (e - s).astype(np.float32)).T
     return on_line & (height <= _line_width(h))
 
 
 def _line_width(h):
     """The thickest a ruled line is in an image h pixels tall, after blur and thresholding."""
     return max(2, round(0.015 * h))
-
-
-def _label(mask):
-    """8-connected components of a bool mask -> (labels (H, W) int, count); run-based union-find."""
-    rows, starts, ends = _runs(mask)
-    parent = list(range(len(rows)))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first = np.searchsorted(rows, np.arange(mask.shape[0] + 1))  # runs of row y are first[y]:first[y+1]
-    for y in range(1, mask.shape[0]):
-        above, here = range(first[y - 1], first[y]), range(first[y], first[y + 1])
-        j = above.start
-        for i in here:
-            while j < above.stop and ends[j] < starts[i]:  # runs above that end before this one can touch it
-                j += 1
-            k = j
-            while k < above.stop and starts[k] <= ends[i]:
-                a, b = root(i), root(k)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-                k += 1
-    roots = np.array([root(i) for i in range(len(rows))], np.int64)
-    ids, run_label = np.unique(roots, return_inverse=True)
-    labels = _paint(mask.shape, rows, starts, ends, (run_label + 1).astype(np.float32))
-    return np.rint(labels).astype(np.int32), len(ids)
 
 
 def _keep_digit(labels, count, strong, photo):
@@ -246,11 +187,11 @@ def find_ink(x):
     ink = np.clip(ink - 2 * spread, 0, None)  # the paper's noise is not ink, even next to a stroke
     if not small:
         weak &= ~_ruled_lines(weak) & ~_ruled_lines(weak.T).T
-    labels, count = _label(weak)
+    labels, count = label(weak)
     kept = np.isin(labels, _keep_digit(labels, count, strong, photo=not small))
     if not kept.any():
         return np.zeros(x.shape, np.float32)
     r = 1 + max(x.shape) // 64  # the anti-aliased edge of a stroke, below the threshold, belongs to it
-    near = _dilate(kept, r)
+    near = dilate(kept, r)
     digit = np.where(near, ink, 0).astype(np.float32)
     return digit / float(digit.max())

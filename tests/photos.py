@@ -6,7 +6,7 @@ shows the table in the corners, blur, sensor noise and JPEG compression. The ink
 legible. Tuning used MNIST test indices 0-999 (TUNE); the tests and the README's table use
 5000-5999 (REPORT), which the image preparation never saw while it was tuned.
 
-    python -m tests.photos           # per-condition accuracy table of the shipped int8 model
+    python -m tests.photos [-n 300] [--fonts 100] [--tune]   # accuracy by condition, shipped int8 model
 """
 
 import io
@@ -174,6 +174,25 @@ def accuracy_table(mnist, classifier, indices=REPORT, n_fonts=100, conditions=CO
     return table
 
 
+def other_inputs(mnist, classifier, indices=REPORT):
+    """Accuracy on inputs that are not photos, which the photo cleaning must leave readable."""
+    from sklearn.datasets import load_digits
+
+    from lenet_keras.images import to_mnist
+
+    _, (x_test, y_test) = mnist
+    uci = load_digits()  # 1,797 8x8 digits, values 0-16: blocky and faint
+
+    def accuracy(images, labels):
+        return float(np.mean(classifier.predict(np.stack([to_mnist(i) for i in images]))[0] == labels))
+
+    return {
+        f"MNIST test {indices[0]}-{indices[-1]} as 28x28 arrays": accuracy(x_test[indices], y_test[indices]),
+        "UCI 8x8 handwriting, values 0-16": accuracy(uci.images, uci.target),
+        "the same, enlarged 8x (blocky)": accuracy([np.kron(i, np.ones((8, 8))) for i in uci.images], uci.target),
+    }
+
+
 def main(argv):
     import os
 
@@ -185,11 +204,15 @@ def main(argv):
     classifier = TFLiteClassifier(root / "saved_models" / "lenet5_int8.tflite")
     indices = TUNE if "--tune" in argv else REPORT
     n = int(argv[argv.index("-n") + 1]) if "-n" in argv else 300
-    table = accuracy_table(mnist, classifier, indices[:n], n_fonts=n // 3 * 2 // 10 * 10)
-    print(f"| condition | MNIST test digits {indices[0]}-{indices[0] + n - 1} | font digits |")
+    n_fonts = int(argv[argv.index("--fonts") + 1]) if "--fonts" in argv else 100
+    table = accuracy_table(mnist, classifier, indices[:n], n_fonts=n_fonts)
+    print(f"| condition | {n} MNIST test digits ({indices[0]}-{indices[0] + n - 1}) | {n_fonts} font digits |")
     print("| --- | --- | --- |")
     for condition, row in table.items():
         print(f"| {condition} | {row['mnist']:.1%} | {row['font']:.1%} |")
+    print("\n| not a photo | accuracy |\n| --- | --- |")
+    for name, accuracy in other_inputs(mnist, classifier, indices).items():
+        print(f"| {name} | {accuracy:.1%} |")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,21 @@ FONT_NAMES = (
     "DejaVuSansCondensed.ttf",
 )
 SIZE = (360, 480)  # (width, height); predict looks for the ink at 320 px on the long side whatever the photo's size
-CONDITIONS = ("clean", "light", "ruled", "blue", "noise", "blur", "rotation", "jpeg", "all", "lowres", "faint", "grey")
+CONDITIONS = (
+    "clean",
+    "light",
+    "ruled",
+    "blue",
+    "noise",
+    "blur",
+    "rotation",
+    "jpeg",
+    "all",
+    "lowres",
+    "faint",
+    "grey",
+    "hard",
+)
 BLACK_INK, BLUE_INK = (25, 25, 30), (20, 40, 150)
 
 
@@ -65,10 +79,11 @@ def _paper(rng, size, ruled):
     return np.asarray(paper, np.float32)
 
 
-def _place(coverage, rng, size, lowres=False):
-    """Scale the ink so the digit is 30-55% of the photo's height and put it near the middle -> (H, W) 0..1."""
+def _place(coverage, rng, size, lowres=False, small=False):
+    """Scale the ink so the digit is 30-55% of the photo's height (15-30% if small) and put it near the
+    middle -> (H, W) 0..1."""
     w, h = size
-    height = int(h * rng.uniform(0.3, 0.55))
+    height = int(h * rng.uniform(0.3, 0.55) * (0.5 if small else 1))
     width = max(1, round(coverage.shape[1] * height / coverage.shape[0]))
     top = (h - height) // 2 + int(rng.integers(-h // 12, h // 12))
     left = (w - width) // 2 + int(rng.integers(-w // 10, w // 10))
@@ -104,7 +119,8 @@ def render(coverage, condition, seed):
     condition, and the conditions differ only in what they name.
     """
     stream = {step: np.random.default_rng([seed, k]) for k, step in enumerate(("paper", "place", "ink", "camera"))}
-    every = condition == "all"
+    hard = condition == "hard"  # everything at once, each about twice as strong: where the limits are
+    every = condition == "all" or hard
     draws = stream["ink"].random(2)
     ruled, blue = condition == "ruled" or (every and draws[0] < 0.6), condition == "blue" or (every and draws[1] < 0.5)
     paper = _paper(stream["paper"], SIZE, ruled)
@@ -115,24 +131,26 @@ def render(coverage, condition, seed):
         paper, ink, strength = np.full_like(paper, grey_paper), np.full(3, grey_ink, np.float32), 1.0
     else:
         ink = np.array(BLUE_INK if blue else BLACK_INK, np.float32)
-    alpha = _place(coverage, stream["place"], SIZE, lowres=condition == "lowres")[..., None] * strength
+    alpha = _place(coverage, stream["place"], SIZE, lowres=condition == "lowres", small=hard)[..., None] * strength
     photo = paper * (1 - alpha) + ink * alpha
     camera = stream["camera"]
     table, angle = tuple(int(v * camera.uniform(40, 130)) for v in (1.0, 0.85, 0.7)), camera.uniform(-6, 6)
     light = _light(camera, photo.shape[:2])
     radius, noise, quality = camera.uniform(1.0, 2.5), camera.uniform(4, 10), int(camera.integers(40, 80))
-    if condition in ("rotation", "all"):  # the table shows in the corners
+    if hard:
+        angle, light, radius, noise, quality = angle * 2, light**1.6, radius * 1.5, noise * 2, quality // 2
+    if condition in ("rotation", "all", "hard"):  # the table shows in the corners
         image = Image.fromarray(photo.astype(np.uint8)).rotate(angle, Image.Resampling.BICUBIC, fillcolor=table)
         photo = np.asarray(image, np.float32)
-    if condition in ("light", "all"):
+    if condition in ("light", "all", "hard"):
         photo = photo * light[..., None]
-    if condition in ("blur", "all"):
+    if condition in ("blur", "all", "hard"):
         blurred = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(radius))
         photo = np.asarray(blurred, np.float32)
-    if condition in ("noise", "all"):
+    if condition in ("noise", "all", "hard"):
         photo = photo + noise * camera.standard_normal(photo.shape, np.float32)
     photo = np.clip(photo, 0, 255).astype(np.uint8)
-    if condition in ("jpeg", "all"):
+    if condition in ("jpeg", "all", "hard"):
         buffer = io.BytesIO()
         Image.fromarray(photo).save(buffer, "JPEG", quality=quality)
         photo = np.asarray(Image.open(buffer).convert("RGB"))

@@ -57,8 +57,8 @@ def font_digit(digit, font):
     canvas = Image.new("L", (300, 300), 0)
     ImageDraw.Draw(canvas).text((150, 150), str(digit), fill=255, font=font(200), anchor="mm")
     box = canvas.getbbox()
-    if box is None:  # a bitmap font that ignores the size: draw small, enlarge
-        raise ValueError("the font drew nothing")
+    if box is None:
+        raise ValueError(f"the font drew nothing for {digit}")
     return np.asarray(canvas.crop(box), np.float32) / 255
 
 

@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import numpy as np
+import photos
 import pytest
-from photos import REPORT, photo_set, render
+from photos import REPORT, font_digit, fonts, photo_set, render
 from PIL import Image
 
 from lenet_keras.images import to_mnist
@@ -76,3 +77,10 @@ def test_photos_of_blank_paper_give_zeros(condition):
     blank = np.zeros((28, 28), np.float32)
     for seed in range(10):
         assert not to_mnist(render(blank, condition, seed)).any(), seed
+
+
+def test_font_digits_without_dejavu_use_pillows_own_font(monkeypatch, tmp_path):
+    monkeypatch.setattr(photos, "FONT_DIR", tmp_path)  # no fonts there
+    (face,) = fonts()
+    for digit in range(10):
+        assert font_digit(digit, face).shape[0] > 100  # drawn big, not a tiny bitmap glyph

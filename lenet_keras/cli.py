@@ -92,14 +92,15 @@ def cmd_predict(args):
     from lenet_keras.tflite import TFLiteClassifier
 
     classifier = TFLiteClassifier(args.model, num_threads=args.threads)
-    results = classifier.predict_files(args.images, top=args.top)
+    results = classifier.predict_files(args.images, top=args.top, show_dir=args.show)
     if args.json:
         print(json.dumps(results, indent=2))
         return
     for r in results:
         guesses = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in r["top"])
         flag = "  [low confidence: no clear digit]" if r["low_confidence"] else ""
-        print(f"{r['file']}: {guesses}{flag}")
+        shown = f"  (the model saw {r['shown']})" if "shown" in r else ""
+        print(f"{r['file']}: {guesses}{flag}{shown}")
 
 
 def cmd_benchmark(args):
@@ -157,6 +158,7 @@ def make_parser():
     p.add_argument("--top", type=_positive, default=1, help="show the K most likely digits")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--threads", type=_positive, default=1)
+    p.add_argument("--show", metavar="DIR", help="write the 28x28 image the model saw for each input, enlarged, to DIR")
 
     p = add("benchmark", cmd_benchmark, "Measure training throughput, time to 99% and TFLite latency; print JSON.")
     p.add_argument("--quick", action="store_true", help="short version for smoke tests")

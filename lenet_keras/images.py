@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from lenet_keras.paper import find_ink
+
 __all__ = ["load_image", "load_images", "to_mnist"]
 
 SIZE, BOX, CENTER = 28, 20, 14.0  # MNIST's field, digit box, and center of mass (pixel-index coordinates)
 INK_THRESHOLD = 0.2  # of the brightest ink: what counts for the bounding box
-MIN_CONTRAST = 16.0  # of 255: less than this between ink and paper is a blank image
 WORK_SIZE = 1024  # downscale to this long side before any float work, to bound memory and time
 MAX_PIXELS = 150_000_000  # decompression-bomb cap; Pillow itself refuses from 179 MP, so it cannot be higher
 PLAIN_MODES = ("L", "RGB", "RGBA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")  # modes Pillow resizes well
@@ -74,16 +75,14 @@ def to_mnist(array):
     """Image array (H, W) or (H, W, C) -> uint8 (28, 28) in MNIST's form; all zeros when there is no ink."""
     gray = _to_gray(array)
     lo, hi = float(gray.min()), float(gray.max())
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = float(np.median(border))
-    if background > (lo + hi) / 2:  # bright paper with a dark digit, the usual photo or scan
-        gray, background = 255 - gray, 255 - background
-    ink = np.clip(gray - background, 0, None)
-    peak = float(ink.max())
-    if peak < MIN_CONTRAST:  # near-constant: white or black paper, or faint noise
-        return np.zeros((SIZE, SIZE), np.uint8)
-    ink /= peak
+    step = max(1, max(gray.shape) // 256)
+    # Paper is most of the image; the border is not (a rotated photo's corners show the table).
+    if float(np.median(gray[::step, ::step])) > (lo + hi) / 2:  # bright paper with a dark digit, the usual photo
+        gray = 255 - gray
+    ink = find_ink(gray)  # 0..1, zero away from the digit: light evened out, ruled lines and specks dropped
     mask = ink > INK_THRESHOLD
+    if not mask.any():
+        return np.zeros((SIZE, SIZE), np.uint8)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     box = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
     h, w = box.shape

@@ -4,16 +4,20 @@ Exported models take raw pixels (batch, 28, 28, 1) in 0-255, as uint8 (int8 mode
 float32 (float model), and return probabilities (batch, 10).
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+from PIL import Image
 
+from lenet_keras.files import atomic_path
 from lenet_keras.images import load_images
 
 __all__ = ["TFLiteClassifier"]
 
 LOW_CONFIDENCE = 0.5  # a top probability below this is reported as a guess, not an answer
+SHOW_ZOOM = 10  # --show writes the 28x28 image 280x280, each pixel a 10x10 block, so it can be looked at
 
 
 def _read_model(path):
@@ -28,6 +32,41 @@ def _read_model(path):
             f"{path}: not a readable TFLite model (no TFL3 identifier); pass a .tflite file from `lenet-keras export`."
         )
     return content
+
+
+def _show_folder(folder):
+    """The folder for --show images, created if missing; one sentence if it cannot be written to."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: not a folder; pass a folder to show images in (it is created if missing).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise ValueError(f"{folder}: cannot create the folder ({reason}); pass a folder you can write to.") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{folder}: the folder is not writable; pass a folder you can write to.")
+    return folder
+
+
+def _show_names(paths, folder):
+    """A new file name in folder per input, from its name: digit.jpg -> digit.seen.png (digit-2.seen.png on a clash)."""
+    taken = {Path(p).resolve() for p in paths}  # never overwrite an input, whatever it is called
+    names = []
+    for path in paths:
+        stem, n = Path(path).stem, 1
+        while (target := folder / f"{stem}{'' if n == 1 else f'-{n}'}.seen.png").resolve() in taken:
+            n += 1
+        taken.add(target.resolve())
+        names.append(target)
+    return names
+
+
+def _write_shown(image, path):
+    """The 28x28 image the model saw, enlarged with nearest-neighbour so its pixels stay whole, as a PNG."""
+    big = np.kron(image, np.ones((SHOW_ZOOM, SHOW_ZOOM), np.uint8))
+    with atomic_path(path) as tmp:
+        Image.fromarray(big).save(tmp, format="PNG")
 
 
 class TFLiteClassifier:
@@ -91,14 +130,20 @@ class TFLiteClassifier:
         probabilities = self.predict_proba(images)
         return probabilities.argmax(axis=1), probabilities
 
-    def predict_files(self, paths, top=1):
-        """Classify image files; one dict per file, with the `top` likeliest digits and a low-confidence flag."""
+    def predict_files(self, paths, top=1, show_dir=None):
+        """Classify image files; one dict per file, with the `top` likeliest digits and a low-confidence flag.
+
+        With show_dir, also write each 28x28 image the model saw into that folder, enlarged, and name the file
+        in the result's "shown".
+        """
         if not 1 <= top <= 10:
             raise ValueError(f"top={top}: ask for between 1 and 10 digits.")
         paths = list(paths)
+        folder = None if show_dir is None else _show_folder(show_dir)  # before any work, so a bad folder fails fast
         images = load_images(paths)
+        shown = [None] * len(paths) if folder is None else _show_names(paths, folder)
         results = []
-        for path, image, p in zip(paths, images, self.predict_proba(images), strict=True):
+        for path, image, p, seen in zip(paths, images, self.predict_proba(images), shown, strict=True):
             order = np.argsort(p)[::-1][:top]
             results.append(
                 {
@@ -110,4 +155,7 @@ class TFLiteClassifier:
                     "low_confidence": bool(p[order[0]] < LOW_CONFIDENCE or not image.any()),
                 }
             )
+            if seen is not None:
+                _write_shown(image, seen)
+                results[-1]["shown"] = str(seen)
         return results

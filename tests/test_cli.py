@@ -1,6 +1,7 @@
 """The command line as a user meets it: answers, JSON, and one clear line for every bad input."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,58 @@ def test_blank_images_are_reported_as_low_confidence(tmp_path):
     assert all(a["low_confidence"] for a in json.loads(result.stdout))
     plain = run_cli("predict", INT8, tmp_path / "white.png")
     assert "low confidence" in plain.stdout
+
+
+def test_show_writes_the_image_the_model_saw(digit_files, tmp_path):
+    """Each PNG, shrunk back to 28x28, is the array the model classified; same-named inputs get distinct files."""
+    from lenet_keras.images import load_image
+    from lenet_keras.tflite import TFLiteClassifier
+
+    (tmp_path / "other").mkdir()
+    twin = tmp_path / "other" / digit_files[0][0].name  # same basename as the first input, another folder
+    twin.write_bytes(digit_files[1][0].read_bytes())
+    inputs = [digit_files[0][0], twin, digit_files[3][0]]
+    show = tmp_path / "seen" / "deeper"  # created, parents too
+    result = run_cli("predict", INT8, *inputs, "--json", "--show", show)
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    shown = [Path(a["shown"]) for a in answers]
+    assert len(set(shown)) == 3 and all(p.parent == show and p.suffix == ".png" for p in shown)
+    classifier = TFLiteClassifier(INT8)
+    for path, answer, png in zip(inputs, answers, shown, strict=True):
+        big = np.asarray(Image.open(png))
+        assert big.shape == (280, 280) and big.dtype == np.uint8
+        seen = big[::10, ::10]
+        assert np.array_equal(big, np.kron(seen, np.ones((10, 10), np.uint8)))  # whole 10x10 blocks, no smoothing
+        assert np.array_equal(seen, load_image(path))
+        assert classifier.predict_proba(seen[None])[0].max() == pytest.approx(answer["probability"], abs=1e-6)
+    plain = run_cli("predict", INT8, inputs[0], "--show", show)
+    assert plain.returncode == 0 and f"(the model saw {shown[0]})" in plain.stdout
+
+
+def test_show_into_a_bad_folder_gets_one_clear_line(digit_files, tmp_path):
+    (tmp_path / "file.txt").write_text("not a folder")
+    cases = {
+        tmp_path / "file.txt": "file.txt: not a folder; pass a folder to show images in",
+        tmp_path / "file.txt" / "sub": "file.txt/sub: cannot create the folder",
+    }
+    if os.geteuid() != 0:  # root writes anywhere, so only another user can meet a read-only folder
+        (tmp_path / "locked").mkdir(mode=0o555)
+        cases[tmp_path / "locked"] = "locked: the folder is not writable"
+    for folder, expected in cases.items():
+        result = run_cli("predict", INT8, digit_files[0][0], "--show", folder)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+        assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_show_into_a_read_only_folder_gets_one_clear_line(digit_files, tmp_path, monkeypatch, capsys):
+    """The permission check itself, which root never fails: the folder reads as not writable."""
+    from lenet_keras.cli import main
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    assert main(["predict", str(INT8), str(digit_files[0][0]), "--show", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().splitlines() == [
+        f"lenet-keras predict: error: {tmp_path}: the folder is not writable; pass a folder you can write to."
+    ]

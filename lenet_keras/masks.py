@@ -1,0 +1,66 @@
+"""Bool masks, numpy only: horizontal runs, 8-connected components and dilation, without scipy.ndimage."""
+
+import numpy as np
+
+__all__ = ["dilate", "label", "paint", "runs"]
+
+
+def runs(mask):
+    """Horizontal runs of a bool (H, W) mask -> (rows, starts, ends), ends exclusive, in row-major order."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = mask
+    step = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(step == 1)
+    _, ends = np.nonzero(step == -1)
+    return rows, starts, ends
+
+
+def paint(shape, rows, starts, ends, values):
+    """(H, W) array holding each run's value over the run's pixels, 0 elsewhere."""
+    marks = np.zeros((shape[0], shape[1] + 1), np.float32)
+    np.add.at(marks, (rows, starts), values)
+    np.add.at(marks, (rows, ends), -values)
+    return np.cumsum(marks, axis=1)[:, : shape[1]]
+
+
+def label(mask):
+    """8-connected components of a bool mask -> (labels (H, W) int, count); run-based union-find."""
+    rows, starts, ends = runs(mask)
+    parent = list(range(len(rows)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first = np.searchsorted(rows, np.arange(mask.shape[0] + 1))  # runs of row y are first[y]:first[y+1]
+    for y in range(1, mask.shape[0]):
+        above, here = range(first[y - 1], first[y]), range(first[y], first[y + 1])
+        j = above.start
+        for i in here:
+            while j < above.stop and ends[j] < starts[i]:  # runs above that end before this one can touch it
+                j += 1
+            k = j
+            while k < above.stop and starts[k] <= ends[i]:
+                a, b = root(i), root(k)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+                k += 1
+    roots = np.array([root(i) for i in range(len(rows))], np.int64)
+    ids, run_label = np.unique(roots, return_inverse=True)
+    labels = paint(mask.shape, rows, starts, ends, (run_label + 1).astype(np.float32))
+    return np.rint(labels).astype(np.int32), len(ids)
+
+
+def dilate(mask, r):
+    """Bool mask grown by r pixels (a (2r+1)^2 square), with running sums rather than a window per pixel."""
+    grown = mask.astype(np.int32)
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r + 1, r)
+        total = np.cumsum(np.pad(grown, pad), axis=axis)
+        grown = np.take(total, range(2 * r + 1, total.shape[axis]), axis=axis) - np.take(
+            total, range(0, total.shape[axis] - 2 * r - 1), axis=axis
+        )
+    return grown > 0

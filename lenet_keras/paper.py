@@ -1,0 +1,197 @@
+"""Find the digit's ink in a photo or scan of paper: even out the light, separate ink from paper, keep the digit.
+
+Numpy and Pillow only (scipy.ndimage alone would double `predict`'s start-up time). Works on an
+image whose ink is already the bright side; `images.to_mnist` decides the polarity and does the rest.
+"""
+
+import numpy as np
+from PIL import Image
+
+from lenet_keras.masks import dilate, label, paint, runs
+
+__all__ = ["find_ink"]
+
+CLEAN_SIZE = 320  # long side at which the ink is found; the digit ends up 20 px tall, so this is plenty
+LIGHT_SIZE = 64  # long side at which the paper's brightness is estimated; light changes slowly
+LIGHT_WINDOW = 0.5  # of the image's long side: wider than any stroke, so the opening keeps paper only
+EVEN_LIGHT = 2.0  # of 255: paper whose level varies less than this (median deviation) is evenly lit
+MIN_CONTRAST = 12.0  # of 255: less than this between ink and paper is a blank image (UCI's 0-16 digits are not)
+LINE_LENGTH = 0.75  # of the image's width: a thin run this long is a ruled line, not a stroke
+LINE_GAP = 0.05  # of the image's width: gaps this short in a ruled line are noise
+LINE_SLOPES = np.linspace(-0.1, 0.1, 11)  # ruled lines tilted up to about 6 degrees
+MIN_PIECE = 0.03  # of the digit's main stroke area: smaller pieces near it are specks, not parts of the digit
+
+
+def _resize(a, shape, resample=Image.Resampling.BILINEAR):
+    """Float (H, W) array -> float32 array of `shape`."""
+    return np.asarray(Image.fromarray(a.astype(np.float32), "F").resize(shape[::-1], resample))
+
+
+def _rank_filter(a, k, reduce):
+    """Separable k x k min or max filter (k odd), edges repeated."""
+    r = k // 2
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r, r)
+        a = reduce(np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="edge"), k, axis=axis), axis=-1)
+    return a
+
+
+def _border(a):
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
+def paper_level(x):
+    """Ink-bright image (H, W) -> the paper under it (H, W): a grey opening wider than any stroke, smoothed."""
+    scale = min(1.0, LIGHT_SIZE / max(x.shape))
+    small = _resize(x, (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))), Image.Resampling.BOX)
+    k = 2 * int(LIGHT_WINDOW * max(small.shape) / 2) + 1
+    # Pad first: an opening that pads at each step would read the paper near the border from further in, which
+    # under a vignette is brighter, and the border's darker paper would pass for ink.
+    padded = np.pad(small, k, mode="edge")
+    opened = _rank_filter(_rank_filter(padded, k, np.min), k, np.max)[k:-k, k:-k]
+    smooth = _rank_filter(opened, 2 * (k // 8) + 1, np.mean)  # rounds the opening's corners, not a vignette
+    return _resize(smooth, x.shape)
+
+
+def _otsu(values, bins=128):
+    """The threshold that best splits values into two classes (Otsu, 1979); a histogram, so no sort."""
+    lo, hi = float(values.min()), float(values.max())
+    step = (hi - lo) / bins or 1.0
+    hist = np.bincount(np.minimum((values.ravel() - lo) / step, bins - 1).astype(np.int64), minlength=bins)
+    p = hist / hist.sum()
+    levels = lo + step * np.arange(bins)
+    w0 = np.cumsum(p)
+    m0 = np.cumsum(p * levels)
+    between = (m0[-1] * w0 - m0) ** 2 / np.maximum(w0 * (1 - w0), 1e-12)
+    return float(levels[int(np.argmax(between[:-1])) + 1])
+
+
+def _ruled_lines(mask):
+    """Pixels of mask on a long, thin, nearly horizontal line that are not also part of a thicker stroke."""
+    h, w = mask.shape
+    coarse = mask[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))  # 4x fewer pixels
+    coarse[1:] |= coarse[:-1].copy()  # a pixel of slack, so a line tilted between two slopes still counts
+    ch, cw = coarse.shape
+    reach = int(np.ceil(np.abs(LINE_SLOPES).max() * cw / 2)) + 1
+    padded = np.zeros((ch + 2 * reach, cw), bool)
+    padded[reach : reach + ch] = coarse
+    cols = np.arange(cw)
+    on_line = np.zeros_like(padded)
+    for slope in LINE_SLOPES:
+        rows = (np.arange(ch + 2 * reach)[:, None] + np.round(slope * (cols - cw / 2)).astype(int)).clip(
+            0, len(padded) - 1
+        )
+        sheared = padded[rows, cols]
+        r, s, e = runs(sheared)
+        if len(r) == 0:
+            continue
+        # A faint line breaks up under noise; runs in a row with short gaps between them are one line.
+        joined = np.r_[False, (r[1:] == r[:-1]) & (s[1:] - e[:-1] <= LINE_GAP * cw)]
+        first, last = np.flatnonzero(~joined), np.r_[np.flatnonzero(~joined)[1:], len(r)] - 1
+        long = e[last] - s[first] >= LINE_LENGTH * cw
+        if long.any():
+            r, s, e = r[first[long]], s[first[long]], e[last[long]]
+            hit = paint(sheared.shape, r, s, e, np.ones(len(r), np.float32)) > 0
+            on_line[rows[hit], np.broadcast_to(cols, rows.shape)[hit]] = True
+    on_line = np.repeat(np.repeat(on_line[reach : reach + ch], 2, axis=0), 2, axis=1)
+    on_line = np.pad(on_line, ((0, h - 2 * ch), (0, w - 2 * cw))) & mask
+    if not on_line.any():
+        return on_line
+    r, s, e = runs(mask.T)  # a stroke crossing a line is taller there than the line is thick
+    height = paint(mask.T.shape, r, s, e, (e - s).astype(np.float32)).T
+    return on_line & (height <= _line_width(h))
+
+
+def _line_width(h):
+    """The thickest a ruled line is in an image h pixels tall, after blur and thresholding."""
+    return max(2, round(0.015 * h))
+
+
+def _keep_digit(labels, count, strong, photo):
+    """Labels of the digit: the heaviest component with strong ink, preferring one off the border, plus
+    sizeable components near it (a 4 or a 5 often comes in pieces). In a photo, a component on the border
+    must reach into the middle of the image: the table in a corner, a shadow or a page edge does not."""
+    if count == 0:
+        return []
+    h, w = labels.shape
+    flat = labels.ravel()
+    area = np.bincount(flat, minlength=count + 1)[1:]
+    has_strong = np.bincount(flat, weights=strong.ravel(), minlength=count + 1)[1:] > 0
+    ys, xs = np.indices(labels.shape)
+    top = np.full(count + 1, h)
+    bottom = np.full(count + 1, -1)
+    left = np.full(count + 1, w)
+    right = np.full(count + 1, -1)
+    np.minimum.at(top, flat, ys.ravel())
+    np.maximum.at(bottom, flat, ys.ravel())
+    np.minimum.at(left, flat, xs.ravel())
+    np.maximum.at(right, flat, xs.ravel())
+    top, bottom, left, right = top[1:], bottom[1:], left[1:], right[1:]
+    border = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
+    central = (top < 0.75 * h) & (bottom > 0.25 * h) & (left < 0.75 * w) & (right > 0.25 * w)
+    width = right - left + 1
+    rule = (area <= _line_width(h) * width) & (width >= 4 * _line_width(h))  # a piece of a ruled line, flat and thin
+    extent = np.maximum(bottom - top, right - left) + 1
+    speck = (area < 1e-3 * h * w) | (extent < 0.08 * max(h, w)) if photo else area < 2
+    candidate = has_strong & ~speck & (~border | central | (not photo)) & ~(rule & photo)
+    if not candidate.any():
+        return []
+    score = np.where(candidate, area * np.where(border, 0.1, 1.0), -1.0)
+    main = int(np.argmax(score))
+    kept = {main}
+    box = [top[main], bottom[main], left[main], right[main]]
+    for _ in range(3):  # a piece that joins can bring another into reach
+        margin = 0.25 * max(box[1] - box[0], box[3] - box[2]) + 1
+        near = (
+            candidate
+            & (area >= MIN_PIECE * area[main])
+            & (~border | border[main])
+            & (top <= box[1] + margin)
+            & (bottom >= box[0] - margin)
+            & (left <= box[3] + margin)
+            & (right >= box[2] - margin)
+        )
+        new = set(np.flatnonzero(near).tolist()) - kept
+        if not new:
+            break
+        kept |= new
+        idx = list(kept)
+        box = [top[idx].min(), bottom[idx].max(), left[idx].min(), right[idx].max()]
+    return [i + 1 for i in kept]
+
+
+def find_ink(x):
+    """Ink-bright image (H, W) float 0..255 -> the digit's ink (h, w) float32 in 0..1, zero off the digit;
+    all zeros when there is no digit. (h, w) is (H, W) shrunk to CLEAN_SIZE on the long side."""
+    scale = min(1.0, CLEAN_SIZE / max(x.shape))
+    if scale < 1:
+        x = _resize(x, (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))), Image.Resampling.BOX)
+    small = max(x.shape) < LIGHT_SIZE  # an array or a thumbnail, not a photo: one paper level, no ruled lines
+    paper = np.full(x.shape, float(np.median(_border(x))), np.float32) if small else paper_level(x)
+    sample = paper[::4, ::4]  # medians of a smooth map: every 4th pixel says the same, sooner
+    level = float(np.median(sample))
+    if float(np.median(np.abs(sample - level))) < EVEN_LIGHT:  # evenly lit: one level, so ink on the border stays ink
+        paper = np.full(x.shape, level, np.float32)
+    contrast = x - paper  # ink above the local paper, in grey levels
+    if float(contrast.max()) < MIN_CONTRAST:  # white or black paper, unevenly lit or not, or faint noise
+        return np.zeros(x.shape, np.float32)
+    ink = contrast / np.maximum(255 - paper, MIN_CONTRAST)  # relative to how bright the paper is there
+    otsu = _otsu(ink)
+    step = 1 if small else 2  # a quarter of a photo's pixels is plenty for a noise level
+    paper_only = ink[::step, ::step][ink[::step, ::step] < otsu]
+    spread = 1.4826 * float(np.median(np.abs(paper_only - np.median(paper_only))))  # the paper's own noise
+    high = max(otsu, 4 * spread)
+    strong = ink > high  # surely ink
+    weak = ink > max(0.5 * high, 3 * spread)  # ink if it touches strong ink: faint strokes, a stroke's edges
+    ink = np.clip(ink - 2 * spread, 0, None)  # the paper's noise is not ink, even next to a stroke
+    if not small:
+        weak &= ~_ruled_lines(weak) & ~_ruled_lines(weak.T).T
+    labels, count = label(weak)
+    kept = np.isin(labels, _keep_digit(labels, count, strong, photo=not small))
+    if not kept.any():
+        return np.zeros(x.shape, np.float32)
+    r = 1 + max(x.shape) // 64  # the anti-aliased edge of a stroke, below the threshold, belongs to it
+    near = dilate(kept, r)
+    digit = np.where(near, ink, 0).astype(np.float32)
+    return digit / float(digit.max())

@@ -1,0 +1,28 @@
+"""lenet_keras.masks, checked against scipy.ndimage, which predict does not import (it is slow to load)."""
+
+import numpy as np
+import pytest
+
+from lenet_keras.masks import dilate, label
+
+ndimage = pytest.importorskip("scipy.ndimage")
+
+
+@pytest.mark.parametrize("density", [0.1, 0.4, 0.6])
+def test_label_finds_the_same_8_connected_components_as_scipy(density):
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (1, 30), (30, 1), (37, 53), (64, 64)]:
+        mask = rng.random(shape) < density
+        labels, count = label(mask)
+        expected, expected_count = ndimage.label(mask, structure=np.ones((3, 3)))
+        assert count == expected_count
+        assert np.array_equal(labels > 0, mask)
+        pairs = set(zip(labels[mask].tolist(), expected[mask].tolist(), strict=True))
+        assert len(pairs) == count  # one to one: the same partition, whatever the numbering
+
+
+@pytest.mark.parametrize("r", [1, 2, 5])
+def test_dilate_matches_scipy(r):
+    mask = np.random.default_rng(r).random((40, 31)) < 0.02
+    expected = ndimage.binary_dilation(mask, structure=np.ones((2 * r + 1, 2 * r + 1)))
+    assert np.array_equal(dilate(mask, r), expected)

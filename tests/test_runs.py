@@ -130,7 +130,8 @@ def test_changed_variant_is_refused_in_one_sentence_and_restart_starts_over(kill
     assert refused.returncode == 1
     assert one_line(refused.stderr) == (
         f"lenet-keras train: error: {killed_copy} holds an unfinished run with other settings "
-        "(model.variant modern → classic, data.limit 2000 → 500, epochs 3 → 2); run with --restart "
+        "(model.variant modern → classic, model.batch_norm True → False, data.limit 2000 → 500, epochs 3 → 2); "
+        "run with --restart "
         "(restart=True in Python) to discard it and start over, or choose another --out."
     )
     assert snapshot(killed_copy) == before

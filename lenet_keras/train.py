@@ -11,6 +11,7 @@ import tensorflow as tf
 from lenet_keras.data import DataConfig, make_datasets
 from lenet_keras.files import atomic_path, remove_stale_temporaries
 from lenet_keras.locks import hold_folder
+from lenet_keras.losses import SmoothedSparseCrossentropy
 from lenet_keras.model import ModelConfig, build_lenet5
 from lenet_keras.runs import AtomicBackupAndRestore, begin_run, has_backup
 
@@ -60,24 +61,6 @@ def recipe(seed=0, out_dir="saved_models", **overrides):
     data = replace(base.data, **{k: v for k, v in overrides.items() if k in names["data"]}, seed=seed)
     train = {k: v for k, v in overrides.items() if k in names["train"]}
     return replace(base, model=model, data=data, seed=seed, out_dir=str(out_dir), **train)
-
-
-@keras.saving.register_keras_serializable(package="lenet_keras")
-class SmoothedSparseCrossentropy(keras.losses.Loss):
-    """Cross-entropy from logits and integer labels, with label smoothing (which Keras's sparse loss lacks)."""
-
-    def __init__(self, label_smoothing=0.0, name="smoothed_sparse_crossentropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.label_smoothing = label_smoothing
-
-    def call(self, y_true, y_pred):
-        labels = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), y_pred.shape[-1])
-        return keras.losses.categorical_crossentropy(
-            labels, y_pred, from_logits=True, label_smoothing=self.label_smoothing
-        )
-
-    def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 def make_schedule(config, steps_per_epoch):

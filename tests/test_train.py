@@ -55,3 +55,20 @@ def test_metrics_are_consistent(trained):
     np.testing.assert_allclose(list(metrics["per_class_accuracy"].values()), per_class)
     assert metrics["classification_report"]["accuracy"] == pytest.approx(metrics["test_accuracy"])
     assert metrics["model"] == {"variant": "classic", "parameters": 60850}
+
+
+def test_saved_model_loads_in_a_fresh_process(trained):
+    """A notebook that only imports lenet_keras.evaluate can load the model (the custom loss is registered)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config, result = trained
+    assert config.label_smoothing > 0  # the model carries the smoothed loss in its compile config
+    code = "import sys; from lenet_keras.evaluate import load_model; print(load_model(sys.argv[1]).name)"
+    root = Path(__file__).resolve().parents[1]
+    loaded = subprocess.run(
+        [sys.executable, "-c", code, str(result["model_path"])], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip().endswith("lenet5_classic")

@@ -28,6 +28,13 @@ def _positive(text):
     return value
 
 
+def _count(text):
+    value = _number(text)
+    if value < 0 or value != int(value):
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return int(value)
+
+
 def _number(text):
     try:
         return float(text)
@@ -67,6 +74,7 @@ def cmd_train(args):
         label_smoothing=args.label_smoothing,
         use_ema=args.ema,
         dropout=args.dropout,
+        patience=args.patience,
     )
     result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy, restart=args.restart)
     print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")
@@ -139,6 +147,7 @@ def make_parser():
     p.add_argument("--label-smoothing", type=_fraction, default=None, metavar="X")
     p.add_argument("--ema", action=argparse.BooleanOptionalAction, default=None, help="keep an EMA of the weights")
     p.add_argument("--dropout", type=_fraction, default=None, metavar="RATE", help="before the output layer (modern)")
+    p.add_argument("--patience", type=_count, default=None, metavar="N", help="early stopping after N epochs (0: off)")
     p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
     p.add_argument(
         "--strategy",

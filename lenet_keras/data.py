@@ -50,11 +50,6 @@ def split_validation(x, y, validation_size, seed=0):
     return (x[train], y[train]), (x[val], y[val])
 
 
-def augment_batch(images, config, seed):
-    """The training distortion of a preprocessed (B, 32, 32, 1) batch, reproducible from a stateless seed."""
-    return distort(images, config, seed)
-
-
 # On a 2-core machine tf.data's autotuner and its extra threads compete with the training step
 # for the cores, and epochs took 2.5 s or 5 s at random. One private thread, a fixed prefetch
 # of two batches, and no autotuning keep every epoch at the fast time.
@@ -86,7 +81,7 @@ def make_datasets(config=DataConfig(), mnist=None):
     (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, config.validation_size, config.seed)
     if config.limit:
         x_train, y_train = x_train[: config.limit], y_train[: config.limit]
-    augment = (lambda images, seed: augment_batch(images, config, seed)) if config.augment else None
+    augment = (lambda images, seed: distort(images, config, seed)) if config.augment else None
     train = _pipeline(x_train, y_train, config.batch_size, shuffle=True, augment=augment, seed=config.seed)
     val = _pipeline(x_val, y_val, 1024)
     test = _pipeline(x_test, y_test, 1024)

@@ -16,9 +16,10 @@ def c1_kernels(model):
 
 
 def _output_of(model, name):
-    """A layer's output after its squashing function: the classic variant squashes in a layer of its own."""
-    names = {layer.name for layer in model.layers}
-    return model.get_layer(f"{name}_squash" if f"{name}_squash" in names else name).output
+    """A stage's output as the next stage reads it: after the layers named after it (classic's C3_squash,
+    batch norm's C3_norm and C3_relu), which follow it in the chain."""
+    stage = [layer for layer in model.layers if layer.name == name or layer.name.startswith(f"{name}_")]
+    return stage[-1].output
 
 
 def feature_maps(model, image, layers=FEATURE_LAYERS):

@@ -35,6 +35,14 @@ def test_classic_maps_are_taken_after_the_squashing_function():
     assert all(np.abs(m).max() <= 1.7159 for m in maps.values())  # scaled tanh's range
 
 
+def test_batch_norm_maps_are_taken_after_normalization_and_relu(mnist):
+    _, (x_test, _) = mnist
+    model = build_lenet5(ModelConfig(batch_norm=True))
+    maps = feature_maps(model, x_test[0])
+    features, _ = f6_and_probabilities(model, x_test[:8])
+    assert all(m.min() >= 0 for m in maps.values()) and features.min() >= 0  # ReLU comes last in each stage
+
+
 def test_f6_probabilities_agree_with_the_model_and_extremes_are_ordered(model, mnist):
     _, (x_test, _) = mnist
     features, probabilities = f6_and_probabilities(model, x_test[:500])

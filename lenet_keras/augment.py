@@ -88,7 +88,7 @@ def sample_bilinear(images, x, y):
     return (top + fy * (bottom - top))[..., tf.newaxis]
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+@tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
 def _distort(images, seed, rotation, zoom, shift, alpha, sigma):
     n, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
     affine_seed, elastic_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))

@@ -6,21 +6,34 @@ import seaborn as sns
 
 
 def plot_digits(images, labels=None, predictions=None, columns=10, title=None):
-    """A grid of 28x28 (or 32x32) digits, captioned with labels and, if given, predictions."""
-    images = np.asarray(images).squeeze()
-    rows = max(1, int(np.ceil(len(images) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.3), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i >= len(images):
+    """A grid of 28x28 (or 32x32) digits, captioned with labels and, if given, predictions.
+
+    The digits are tiled into one image, each on its own grey scale, rather than drawn as a subplot
+    each: forty digits take a tenth of a second to draw and save instead of a second.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    images = images.reshape(images.shape[:3])  # (N, H, W), from (N, H, W) or (N, H, W, 1)
+    n, height, width = images.shape
+    rows = max(1, -(-n // columns))
+    low = images.min(axis=(1, 2), keepdims=True)
+    scaled = (images - low) / np.maximum(images.max(axis=(1, 2), keepdims=True) - low, 1e-6)  # each in [0, 1]
+    caption = height // 3 if labels is not None else 0  # pixels of room above each digit for its caption
+    pitch_y, pitch_x = height + caption + 2, width + 2
+    canvas = np.full((rows * pitch_y, columns * pitch_x), np.nan, np.float32)  # NaN: white gaps
+    fig, ax = plt.subplots(figsize=(columns * 1.1, rows * 1.3))
+    for i in range(n):
+        row, column = divmod(i, columns)
+        top, left = row * pitch_y + caption + 1, column * pitch_x + 1
+        canvas[top : top + height, left : left + width] = scaled[i]
+        if labels is None:
             continue
-        ax.imshow(images[i], cmap="gray")
-        if predictions is not None:
-            ax.set_title(f"{labels[i]}→{predictions[i]}", fontsize=9, color="crimson")
-        elif labels is not None:
-            ax.set_title(str(labels[i]), fontsize=9)
+        text, colour = (f"{labels[i]}→{predictions[i]}", "crimson") if predictions is not None else (labels[i], "k")
+        ax.text(left + width / 2, top - 1, str(text), ha="center", va="bottom", fontsize=9, color=colour)
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")
+    ax.imshow(canvas, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
     if title:
-        fig.suptitle(title)
+        ax.set_title(title)
     fig.tight_layout()
     return fig
 

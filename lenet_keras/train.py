@@ -8,12 +8,13 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from lenet_keras.data import DataConfig, make_datasets
+from lenet_keras.data import DataConfig, compile_ahead, make_datasets
 from lenet_keras.files import atomic_path, remove_stale_temporaries
 from lenet_keras.locks import hold_folder
 from lenet_keras.losses import SmoothedSparseCrossentropy
 from lenet_keras.model import ModelConfig, build_lenet5
 from lenet_keras.runs import AtomicBackupAndRestore, begin_run, has_backup
+from lenet_keras.schedules import WarmupCosineDecay
 
 MODEL_NAME = "lenet5.keras"
 # Model selection on validation loss: with 5,000 validation images, accuracy moves in steps of
@@ -67,7 +68,7 @@ def make_schedule(config, steps_per_epoch):
     """Linear warm-up to the peak learning rate, then cosine decay to zero."""
     total = max(1, config.epochs * steps_per_epoch)
     warmup = int(config.warmup_fraction * total)
-    return keras.optimizers.schedules.CosineDecay(
+    return WarmupCosineDecay(
         initial_learning_rate=config.learning_rate / 10,
         decay_steps=total - warmup,
         warmup_target=config.learning_rate,
@@ -94,6 +95,9 @@ def compile_model(model, config, steps_per_epoch):
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
+    # Keras would create the optimizer's variables while tracing the first training step, and TensorFlow
+    # then traces the step a second time without them: building them now saves a second (1 s).
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
@@ -166,6 +170,7 @@ def _fit(config, mnist, strategy, extra_callbacks, verbose):
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir, MODEL_NAME)
     train_ds, val_ds, _ = make_datasets(config.data, mnist=mnist)
+    compile_ahead(config.data)  # XLA compiles the augmentation while Keras traces the training step
     steps_per_epoch = int(train_ds.cardinality())
     if strategy is not None:
         # Keras 3.15's multi-step loop fails under tf.distribute ("You must feed a value for placeholder"):

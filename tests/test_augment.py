@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from lenet_keras.augment import distort, elastic_field
-from lenet_keras.data import BACKGROUND, DataConfig, make_datasets, preprocess
+from lenet_keras.data import BACKGROUND, DataConfig, compile_ahead, make_datasets, preprocess
 
 SEED = tf.constant([0, 7], tf.int64)
 STILL = DataConfig(rotation=0.0, zoom=0.0, shift=0.0, elastic_alpha=0.0)  # every distortion off
@@ -73,3 +73,30 @@ def test_training_pipeline_is_reproducible_and_changes_every_epoch(mnist):
     again, _, _ = make_datasets(config, mnist=small)
     np.testing.assert_array_equal(first_batch(again), epoch1)
     assert not np.array_equal(epoch1, epoch2)
+
+
+def test_an_epochs_smaller_last_batch_is_distorted_like_the_others(mnist):
+    """The last batch is padded to the batch size for the compiled distortion, then cut back: every image
+    comes out once, distorted, and none of the padding does."""
+    (x_train, y_train), test = mnist
+    small = ((x_train[:1000], y_train[:1000]), test)
+    config = DataConfig(validation_size=200, batch_size=300, elastic_alpha=16.0)  # 800 images: 300, 300, 200
+    plain, _, _ = make_datasets(replace(config, augment=False), mnist=small)
+    train, _, _ = make_datasets(config, mnist=small)
+    batches = list(train)
+    assert [len(labels) for _, labels in batches] == [300, 300, 200]
+    labels = np.concatenate([labels.numpy() for _, labels in batches])
+    assert sorted(labels) == sorted(np.concatenate([labels.numpy() for _, labels in plain]))
+    last = batches[-1][0].numpy()
+    assert not np.isclose(last, BACKGROUND).all(axis=(1, 2, 3)).any()  # no blank padding image came out
+    undistorted = {image.tobytes() for images, _ in plain for image in images.numpy()}
+    assert not any(image.tobytes() in undistorted for image in last)
+    inked = np.array([(images.numpy() > 0.5).mean() for images, _ in batches])
+    assert inked.max() - inked.min() < 0.2 * inked.mean()  # the last batch carries digits like the rest
+
+
+def test_compile_ahead_compiles_the_training_distortion_once_in_the_background():
+    thread = compile_ahead(DataConfig(batch_size=64))
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert compile_ahead(DataConfig(augment=False)) is None

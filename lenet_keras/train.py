@@ -163,6 +163,7 @@ def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=(), v
 
 def _fit(config, mnist, strategy, extra_callbacks, verbose):
     """The training itself, once out_dir is locked and its unfinished run checked."""
+    compile_ahead(config.data)  # XLA compiles the augmentation while the rest is prepared and traced
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -170,7 +171,6 @@ def _fit(config, mnist, strategy, extra_callbacks, verbose):
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir, MODEL_NAME)
     train_ds, val_ds, _ = make_datasets(config.data, mnist=mnist)
-    compile_ahead(config.data)  # XLA compiles the augmentation while Keras traces the training step
     steps_per_epoch = int(train_ds.cardinality())
     if strategy is not None:
         # Keras 3.15's multi-step loop fails under tf.distribute ("You must feed a value for placeholder"):

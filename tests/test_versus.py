@@ -23,6 +23,8 @@ def test_rounds_interleave_and_ratios_are_per_pair(monkeypatch, tmp_path):
     assert result["median_one_epoch_run_ratio_vs_original"] == 1.25
     assert result["marginal_epoch_seconds"] == {"ours": [2.0, 2.0, 2.0], "strong_peer": [3.0, 3.0, 3.0]}
     assert result["median_marginal_epoch_ratio_vs_strong_peer"] == pytest.approx(0.667, abs=1e-3)
+    assert result["steady_images_per_second"] == {"ours": 27500, "strong_peer": 18333}  # 55,000 images
+    assert result["fixed_cost_seconds"] == {"ours": [8.0, 10.0, 9.0], "strong_peer": [2.0, 3.0, 2.0]}
 
 
 def test_a_failing_peer_stops_with_one_sentence(tmp_path):

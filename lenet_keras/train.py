@@ -163,10 +163,10 @@ def train(config=TrainConfig(), mnist=None, strategy=None, extra_callbacks=(), v
 
 def _fit(config, mnist, strategy, extra_callbacks, verbose):
     """The training itself, once out_dir is locked and its unfinished run checked."""
-    compile_ahead(config.data)  # XLA compiles the augmentation while the rest is prepared and traced
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+    compile_ahead(config.data)  # XLA compiles the augmentation while the rest is prepared and traced
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir, MODEL_NAME)

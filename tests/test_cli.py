@@ -191,3 +191,17 @@ def test_show_into_a_read_only_folder_gets_one_clear_line(digit_files, tmp_path,
     assert captured.out == "" and captured.err.strip().splitlines() == [
         f"lenet-keras predict: error: {tmp_path}: the folder is not writable; pass a folder you can write to."
     ]
+
+
+def test_start_up_pauses_the_collector_then_freezes_and_always_resumes_it():
+    import gc
+
+    from lenet_keras.cli import start_up
+
+    with start_up():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    with pytest.raises(ImportError), start_up():
+        raise ImportError("a missing module")
+    assert gc.isenabled()
+    gc.unfreeze()

@@ -18,9 +18,8 @@ def load_model(path):
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: model file not found; train one first with `lenet-keras train`.")
-    import lenet_keras.losses  # noqa: F401  registers the custom layers, loss and schedule before deserialising
+    import lenet_keras.losses  # noqa: F401  registers the custom layers and loss before deserialising
     import lenet_keras.model  # noqa: F401
-    import lenet_keras.schedules  # noqa: F401
 
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path}: not a readable Keras model (a .keras file is a zip archive; this is not one).")

@@ -14,7 +14,6 @@ from lenet_keras.locks import hold_folder
 from lenet_keras.losses import SmoothedSparseCrossentropy
 from lenet_keras.model import ModelConfig, build_lenet5
 from lenet_keras.runs import AtomicBackupAndRestore, begin_run, has_backup
-from lenet_keras.schedules import WarmupCosineDecay
 
 MODEL_NAME = "lenet5.keras"
 # Model selection on validation loss: with 5,000 validation images, accuracy moves in steps of
@@ -68,7 +67,7 @@ def make_schedule(config, steps_per_epoch):
     """Linear warm-up to the peak learning rate, then cosine decay to zero."""
     total = max(1, config.epochs * steps_per_epoch)
     warmup = int(config.warmup_fraction * total)
-    return WarmupCosineDecay(
+    return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 10,
         decay_steps=total - warmup,
         warmup_target=config.learning_rate,

@@ -74,19 +74,6 @@ def test_saved_model_loads_in_a_fresh_process(trained):
     assert loaded.stdout.strip().endswith("lenet5_classic")
 
 
-def test_schedule_equals_keras_cosine_decay_with_warmup():
-    """The branch-free schedule gives Keras's CosineDecay values at every step, past the end included."""
-    import keras
-
-    from lenet_keras.schedules import WarmupCosineDecay
-
-    settings = dict(initial_learning_rate=8e-4, decay_steps=850, warmup_target=8e-3, warmup_steps=150)
-    ours, keras_own = WarmupCosineDecay(**settings), keras.optimizers.schedules.CosineDecay(**settings)
-    steps = [0, 1, 75, 149, 150, 151, 500, 999, 1000, 1200]
-    np.testing.assert_allclose([float(ours(s)) for s in steps], [float(keras_own(s)) for s in steps], rtol=1e-6)
-    assert WarmupCosineDecay.from_config(ours.get_config())(75) == ours(75)
-
-
 def test_training_step_is_traced_once(mnist_dir, tmp_path):
     """The optimizer's variables exist before fit, so TensorFlow traces the training step once, not twice."""
     from lenet_keras.data import make_datasets

@@ -95,7 +95,7 @@ def compile_model(model, config, steps_per_epoch):
         steps_per_execution=config.steps_per_execution,
     )
     # Keras would create the optimizer's variables while tracing the first training step, and TensorFlow
-    # then traces the step a second time without them: building them now saves a second (1 s).
+    # then traces the step a second time without them: building them now saves that second trace (about 1 s).
     model.optimizer.build(model.trainable_variables)
     return model
 

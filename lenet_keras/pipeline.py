@@ -16,6 +16,7 @@ from lenet_keras.files import atomic_path
 from lenet_keras.idx import load_mnist
 from lenet_keras.locks import hold_folder
 from lenet_keras.progress import EpochLog
+from lenet_keras.runs import HISTORY
 from lenet_keras.train import MODEL_NAME, train
 
 
@@ -52,10 +53,8 @@ def train_and_report(config, data_dir=None, strategy=None, restart=False, progre
     progress_log = [EpochLog(progress)] if progress else []
     with hold_folder(out):
         mnist = load_mnist(data_dir)
-        model, _ = train(
-            config, mnist=mnist, strategy=make_strategy(strategy), restart=restart, extra_callbacks=progress_log
-        )
-        history = pd.read_csv(out / "history.csv")  # the whole run, including epochs before a resume
+        train(config, mnist=mnist, strategy=make_strategy(strategy), restart=restart, extra_callbacks=progress_log)
+        history = pd.read_csv(out / HISTORY)  # the whole run, including epochs before a resume
         curves = _save(plots.plot_history(history), out / "training_curves.png")
         metrics = evaluate_and_report(out / MODEL_NAME, mnist=mnist, out_dir=out, recipe=config.to_dict())
     return {"model_path": out / MODEL_NAME, "curves": curves, "history": history, "metrics": metrics}

@@ -11,8 +11,8 @@ from lenet_keras.files import atomic_path
 BACKUP = "backup"  # Keras BackupAndRestore's folder inside OUT
 RECIPE = "recipe.json"  # kept inside BACKUP, so Keras deletes it with the backup when a run finishes
 HISTORY = "history.csv"
-# Settings that say where a run writes and how much it prints, not how it trains.
-NOT_RECIPE = {"out_dir", "verbose", "verbosity"}
+# Settings that say where a run writes, not how it trains.
+NOT_RECIPE = {"out_dir"}
 
 
 class RecipeMismatchError(ValueError):

@@ -13,7 +13,7 @@ from lenet_keras.files import atomic_path, remove_stale_temporaries
 from lenet_keras.locks import hold_folder
 from lenet_keras.losses import SmoothedSparseCrossentropy
 from lenet_keras.model import ModelConfig, build_lenet5
-from lenet_keras.runs import AtomicBackupAndRestore, begin_run, has_backup
+from lenet_keras.runs import BACKUP, HISTORY, AtomicBackupAndRestore, begin_run, has_backup
 
 MODEL_NAME = "lenet5.keras"
 # Model selection on validation loss: with 5,000 validation images, accuracy moves in steps of
@@ -112,7 +112,7 @@ def best_logged(history_csv, metric=MONITOR):
 def make_callbacks(config, out_dir):
     """Best-model checkpoint, CSV and TensorBoard logs, crash backup, NaN guard, optional EMA and early stopping."""
     out_dir = Path(out_dir)
-    history_csv = out_dir / "history.csv"
+    history_csv = out_dir / HISTORY
     if has_backup(out_dir):
         # Resuming a killed run: the checkpoint must beat the best epoch before the crash, not start from scratch.
         best = best_logged(history_csv)
@@ -121,7 +121,7 @@ def make_callbacks(config, out_dir):
         history_csv.unlink(missing_ok=True)
     callbacks = [
         keras.callbacks.TerminateOnNaN(),
-        AtomicBackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
+        AtomicBackupAndRestore(str(out_dir / BACKUP), delete_checkpoint=True),
         # With EMA, validation and the checkpoint see the averaged weights.
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.use_ema else []),
         AtomicModelCheckpoint(

@@ -1,6 +1,6 @@
 """LeNet-5 on MNIST with Keras 3 and TensorFlow.
 
-The public API is re-exported lazily, so `import lenet_keras.tflite` (running an
+The public API is re-exported lazily, so `import lenet_keras.runtime` (running an
 exported model) never imports TensorFlow.
 """
 
@@ -33,9 +33,9 @@ _EXPORTS = {
     "evaluate": "lenet_keras.evaluate",
     "load_model": "lenet_keras.evaluate",
     "export_all": "lenet_keras.export",
-    "TFLiteClassifier": "lenet_keras.tflite",
-    "to_mnist": "lenet_keras.images",
-    "load_image": "lenet_keras.images",
+    "TFLiteClassifier": "lenet_keras.runtime.tflite",
+    "to_mnist": "lenet_keras.runtime.images",
+    "load_image": "lenet_keras.runtime.images",
     "train_and_report": "lenet_keras.pipeline",
     "evaluate_and_report": "lenet_keras.pipeline",
     "export_and_check": "lenet_keras.pipeline",

@@ -93,7 +93,7 @@ def time_to_accuracy(mnist, config, target=0.99):
 
 def tflite_latency(path, images, threads, batch, min_seconds=1.0):
     """Microseconds per image for one model, batch size and thread count (best of 5 timed rounds)."""
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     model = TFLiteClassifier(path, num_threads=threads)
     x = np.ascontiguousarray(images[:batch][..., None].astype(model.input_dtype))

@@ -118,7 +118,7 @@ def cmd_export(args):
 
 
 def cmd_predict(args):
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     classifier = TFLiteClassifier(args.model, num_threads=args.threads)
     results = classifier.predict_files(args.images, top=args.top, show_dir=args.show)

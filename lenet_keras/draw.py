@@ -15,8 +15,8 @@ import numpy as np
 import traitlets
 from PIL import Image, ImageDraw
 
-from lenet_keras.images import to_mnist
-from lenet_keras.tflite import TFLiteClassifier
+from lenet_keras.runtime.images import to_mnist
+from lenet_keras.runtime.tflite import TFLiteClassifier
 
 SIZE = 280  # canvas side in pixels: 10 per MNIST pixel
 PEN = 20  # stroke width; to_mnist scales the digit to 20 px, so a tall stroke ends up about 2 px wide, as in MNIST

@@ -9,8 +9,8 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from lenet_keras.data import preprocess
-from lenet_keras.files import atomic_path
 from lenet_keras.idx import load_mnist
+from lenet_keras.runtime.files import atomic_path
 
 
 def load_model(path):

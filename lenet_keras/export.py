@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from lenet_keras.files import naming_full_disk
+from lenet_keras.runtime.files import naming_full_disk
 from lenet_keras.serving import make_serving_model
 
 SAVED_MODEL = "lenet5_savedmodel"

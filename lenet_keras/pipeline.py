@@ -12,11 +12,11 @@ import pandas as pd
 
 from lenet_keras import evaluate as ev
 from lenet_keras import plots
-from lenet_keras.files import atomic_path
 from lenet_keras.idx import load_mnist
 from lenet_keras.locks import hold_folder
 from lenet_keras.progress import EpochLog
 from lenet_keras.runs import HISTORY
+from lenet_keras.runtime.files import atomic_path
 from lenet_keras.train import MODEL_NAME, train
 
 
@@ -128,7 +128,7 @@ def _export_and_check(model_path, out, data_dir, mnist):
     import tensorflow as tf
 
     from lenet_keras.export import export_all
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     model = ev.load_model(model_path)
     (x_train, _), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)

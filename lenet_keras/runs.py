@@ -6,7 +6,7 @@ from pathlib import Path
 
 import keras
 
-from lenet_keras.files import atomic_path
+from lenet_keras.runtime.files import atomic_path
 
 BACKUP = "backup"  # Keras BackupAndRestore's folder inside OUT
 RECIPE = "recipe.json"  # kept inside BACKUP, so Keras deletes it with the backup when a run finishes

@@ -9,11 +9,11 @@ import keras
 import tensorflow as tf
 
 from lenet_keras.data import DataConfig, compile_ahead, make_datasets
-from lenet_keras.files import atomic_path, remove_stale_temporaries
 from lenet_keras.locks import hold_folder
 from lenet_keras.losses import SmoothedSparseCrossentropy
 from lenet_keras.model import ModelConfig, build_lenet5
 from lenet_keras.runs import BACKUP, HISTORY, AtomicBackupAndRestore, begin_run, has_backup
+from lenet_keras.runtime.files import atomic_path, remove_stale_temporaries
 
 MODEL_NAME = "lenet5.keras"
 # Model selection on validation loss: with 5,000 validation images, accuracy moves in steps of

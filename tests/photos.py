@@ -181,7 +181,7 @@ def photo_set(mnist, indices, n_fonts, condition, seed=0):
 
 def accuracy_table(mnist, classifier, indices=REPORT, n_fonts=100, conditions=CONDITIONS):
     """{condition: {"mnist": accuracy, "font": accuracy}} of classifier.predict(to_mnist(photo))."""
-    from lenet_keras.images import to_mnist
+    from lenet_keras.runtime.images import to_mnist
 
     table = {}
     for condition in conditions:
@@ -196,7 +196,7 @@ def other_inputs(mnist, classifier, indices=REPORT):
     """Accuracy on inputs that are not photos, which the photo cleaning must leave readable."""
     from sklearn.datasets import load_digits
 
-    from lenet_keras.images import to_mnist
+    from lenet_keras.runtime.images import to_mnist
 
     _, (x_test, y_test) = mnist
     uci = load_digits()  # 1,797 8x8 digits, values 0-16: blocky and faint
@@ -215,7 +215,7 @@ def main(argv):
     import os
 
     from lenet_keras.idx import load_mnist
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     root = Path(__file__).resolve().parents[1]
     mnist = load_mnist(os.environ.get("LENET_MNIST_DIR") or root.parent / "shared" / "data" / "mnist")

@@ -140,8 +140,8 @@ def test_blank_images_are_reported_as_low_confidence(tmp_path):
 
 def test_show_writes_the_image_the_model_saw(digit_files, tmp_path):
     """Each PNG, shrunk back to 28x28, is the array the model classified; same-named inputs get distinct files."""
-    from lenet_keras.images import load_image
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.images import load_image
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     (tmp_path / "other").mkdir()
     twin = tmp_path / "other" / digit_files[0][0].name  # same basename as the first input, another folder

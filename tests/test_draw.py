@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from lenet_keras.draw import DrawingPad, blank_canvas, decode_png, encode_png, read_drawing, render_stroke
-from lenet_keras.tflite import TFLiteClassifier
+from lenet_keras.runtime.tflite import TFLiteClassifier
 
 INT8 = Path(__file__).resolve().parents[1] / "saved_models" / "lenet5_int8.tflite"
 ONE = [(140, 40), (140, 240)]

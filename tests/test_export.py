@@ -30,7 +30,7 @@ def test_parity_with_keras_on_the_full_test_set(exported):
 
 
 def test_exported_contract_raw_pixels_in_probabilities_out(exported, mnist):
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     _, (x_test, _) = mnist
     for name, dtype in [("float32", np.float32), ("int8", np.uint8)]:
@@ -81,7 +81,7 @@ def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch
 
 def test_shipped_models_reach_their_recorded_accuracy(mnist):
     """The committed TFLite release, run without TensorFlow, still scores what parity.json records."""
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     _, (x_test, y_test) = mnist
     recorded = {r["format"]: r for r in json.loads((SHIPPED / "parity.json").read_text())["rows"]}
@@ -102,7 +102,7 @@ def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
     from lenet_keras import export
     from lenet_keras.data import preprocess
     from lenet_keras.model import ModelConfig, build_lenet5
-    from lenet_keras.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import TFLiteClassifier
 
     keras.utils.set_random_seed(0)
     model = build_lenet5(ModelConfig(variant="classic"))

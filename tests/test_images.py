@@ -1,4 +1,4 @@
-"""lenet_keras.images: user images in, MNIST's form out, checked against what MNIST looks like."""
+"""lenet_keras.runtime.images: user images in, MNIST's form out, checked against what MNIST looks like."""
 
 import struct
 import zlib
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lenet_keras.images import load_image, load_images, to_mnist
+from lenet_keras.runtime.images import load_image, load_images, to_mnist
 
 
 def draw_seven(size=(240, 320), ink=0, paper=255, mode="L"):

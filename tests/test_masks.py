@@ -1,9 +1,9 @@
-"""lenet_keras.masks, checked against scipy.ndimage, which predict does not import (it is slow to load)."""
+"""lenet_keras.runtime.masks, checked against scipy.ndimage, which predict does not import (slow to load)."""
 
 import numpy as np
 import pytest
 
-from lenet_keras.masks import dilate, label
+from lenet_keras.runtime.masks import dilate, label
 
 ndimage = pytest.importorskip("scipy.ndimage")
 

@@ -8,8 +8,8 @@ import pytest
 from photos import REPORT, font_digit, fonts, photo_set, render
 from PIL import Image
 
-from lenet_keras.images import to_mnist
-from lenet_keras.tflite import TFLiteClassifier
+from lenet_keras.runtime.images import to_mnist
+from lenet_keras.runtime.tflite import TFLiteClassifier
 
 INT8 = Path(__file__).resolve().parents[1] / "saved_models" / "lenet5_int8.tflite"
 N_MNIST, N_FONTS = 200, 100  # from REPORT, which tuning never saw

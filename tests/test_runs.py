@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lenet_keras.files import DiskFullError
 from lenet_keras.locks import FolderInUseError, hold_folder
 from lenet_keras.runs import RecipeMismatchError
+from lenet_keras.runtime.files import DiskFullError
 
 ROOT = Path(__file__).resolve().parents[1]
 # The killed run's recipe; the tests below rerun it, or change it.
@@ -242,8 +242,8 @@ def test_full_disk_during_export_keeps_the_previous_exports(killed_copy, mnist, 
 
 
 def test_full_disk_while_writing_json_keeps_the_previous_file(tmp_path, monkeypatch):
-    from lenet_keras import files
     from lenet_keras.evaluate import write_json
+    from lenet_keras.runtime import files
 
     path = write_json({"test_accuracy": 0.99}, tmp_path / "metrics.json")
     before = path.read_bytes()

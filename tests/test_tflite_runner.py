@@ -1,4 +1,4 @@
-"""lenet_keras.tflite: a TensorFlow-free runner, checked against the TensorFlow function it was converted from."""
+"""lenet_keras.runtime.tflite: a TensorFlow-free runner, checked against the TensorFlow function it came from."""
 
 import subprocess
 import sys
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lenet_keras.images import load_image
-from lenet_keras.tflite import TFLiteClassifier
+from lenet_keras.runtime.images import load_image
+from lenet_keras.runtime.tflite import TFLiteClassifier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,7 +139,7 @@ def test_bad_model_files_give_one_clear_sentence(models, tmp_path):
 
 def test_runner_and_images_do_not_import_tensorflow():
     code = (
-        "import sys, lenet_keras.tflite, lenet_keras.images; "
+        "import sys, lenet_keras.runtime.tflite, lenet_keras.runtime.images; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

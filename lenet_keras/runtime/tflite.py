@@ -11,8 +11,8 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from lenet_keras.files import atomic_path
-from lenet_keras.images import load_images
+from lenet_keras.runtime.files import atomic_path
+from lenet_keras.runtime.images import load_images
 
 __all__ = ["TFLiteClassifier"]
 

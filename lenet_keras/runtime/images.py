@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from lenet_keras.paper import find_ink
+from lenet_keras.runtime.paper import find_ink
 
 __all__ = ["load_image", "load_images", "to_mnist"]
 

@@ -7,7 +7,7 @@ image whose ink is already the bright side; `images.to_mnist` decides the polari
 import numpy as np
 from PIL import Image
 
-from lenet_keras.masks import dilate, label, paint, runs
+from lenet_keras.runtime.masks import dilate, label, paint, runs
 
 __all__ = ["find_ink"]
 

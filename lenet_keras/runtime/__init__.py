@@ -1,0 +1,5 @@
+"""The part of lenet_keras that runs without TensorFlow: numpy, Pillow and ai_edge_litert only.
+
+An image file becomes MNIST's 28x28 form (`images`, with `paper` and `masks` finding the digit's ink),
+and an exported .tflite model reads it (`tflite`). Nothing here imports the training side.
+"""

@@ -1,8 +1,9 @@
-"""Bool masks, numpy only: horizontal runs, 8-connected components and dilation, without scipy.ndimage."""
+"""Masks and rank filters, numpy only: horizontal runs, 8-connected components, dilation and erosion, min and
+max filters, without scipy.ndimage."""
 
 import numpy as np
 
-__all__ = ["dilate", "label", "paint", "runs"]
+__all__ = ["dilate", "erode", "label", "paint", "rank_filter", "runs"]
 
 
 def runs(mask):
@@ -64,3 +65,19 @@ def dilate(mask, r):
             total, range(0, total.shape[axis] - 2 * r - 1), axis=axis
         )
     return grown > 0
+
+
+def erode(mask):
+    """Bool mask less its edge: pixels whose four direct neighbours are all in the mask (off the image is not)."""
+    p = np.pad(mask, 1)
+    return mask & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+
+
+def rank_filter(a, k, reduce):
+    """Separable k x k min, max or mean filter (k odd) of a float (H, W) array, edges repeated."""
+    r = k // 2
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r, r)
+        a = reduce(np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="edge"), k, axis=axis), axis=-1)
+    return a

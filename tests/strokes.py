@@ -1,0 +1,101 @@
+"""Digits as people draw them in a paint program or write them with a fine pen: MNIST digits redrawn
+with a pen of a chosen width, on a large white canvas, and digits that fill the frame or come in pieces.
+
+The pen: the MNIST digit enlarged, thresholded and thinned to its 1-px skeleton (Zhang & Suen 1984),
+then widened to the pen's width. Numpy and Pillow only.
+
+    python -m tests.strokes      # accuracy of the shipped int8 model on each kind, MNIST test 5000-5299
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPORT = range(5000, 5300)  # MNIST test indices, as tests/photos.py reports on
+
+
+def _neighbours(m):
+    """The 8 neighbours P2..P9 of every pixel (clockwise from north) of a bool image padded by one."""
+    p = np.pad(m, 1)
+    h, w = m.shape
+    shifts = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
+    return [p[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in shifts]
+
+
+def skeleton(mask):
+    """Zhang-Suen thinning of a bool mask to 1-px-wide lines."""
+    m = mask.copy()
+    while True:
+        changed = False
+        for step in (0, 1):
+            n = _neighbours(m)
+            count = sum(x.astype(np.int8) for x in n)
+            ring = n + n[:1]
+            transitions = sum((~a & b).astype(np.int8) for a, b in zip(ring[:-1], ring[1:], strict=True))
+            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
+            if step == 0:
+                c = ~(p2 & p4 & p6) & ~(p4 & p6 & p8)
+            else:
+                c = ~(p2 & p4 & p8) & ~(p2 & p6 & p8)
+            remove = m & (count >= 2) & (count <= 6) & (transitions == 1) & c
+            if remove.any():
+                m &= ~remove
+                changed = True
+        if not changed:
+            return m
+
+
+def pen_digit(image, size=280, width=1, margin=0.15):
+    """A 28x28 MNIST digit redrawn on a white size x size canvas with a pen `width` px wide, dark ink."""
+    inner = round(size * (1 - 2 * margin))
+    big = np.asarray(Image.fromarray(image).resize((inner, inner), Image.Resampling.BICUBIC)) > 127
+    line = skeleton(big)
+    if width > 1:
+        line = np.asarray(Image.fromarray(line.astype(np.uint8) * 255).filter(_max_filter(width))) > 0
+    canvas = np.zeros((size, size), bool)
+    top = (size - inner) // 2
+    canvas[top : top + inner, top : top + inner] = line
+    return np.where(canvas, 20, 250).astype(np.uint8)
+
+
+def _max_filter(width):
+    from PIL import ImageFilter
+
+    return ImageFilter.MaxFilter(width if width % 2 else width + 1)
+
+
+def frame_filling(image, size=64):
+    """The digit's box stretched to fill the whole image, as a tight crop of a scan cell: dark on white."""
+    rows, cols = np.flatnonzero(image.max(axis=1) > 0), np.flatnonzero(image.max(axis=0) > 0)
+    box = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return 255 - np.asarray(Image.fromarray(box).resize((size, size), Image.Resampling.BICUBIC))
+
+
+def main(argv):
+    import os
+
+    from lenet_keras.idx import load_mnist
+    from lenet_keras.runtime.images import to_mnist
+    from lenet_keras.runtime.tflite import TFLiteClassifier
+
+    root = Path(__file__).resolve().parents[1]
+    model = next((a for a in argv if a.endswith(".tflite")), root / "saved_models" / "lenet5_int8.tflite")
+    _, (x, y) = load_mnist(os.environ.get("LENET_MNIST_DIR") or root.parent / "shared" / "data" / "mnist")
+    classifier = TFLiteClassifier(model)
+    kinds = {
+        "1-px pen on a 280 px canvas": lambda i: pen_digit(i, 280, 1),
+        "3-px pen on a 280 px canvas": lambda i: pen_digit(i, 280, 3),
+        "2-px pen on a 1000 px page": lambda i: pen_digit(i, 1000, 2),
+        "tight crop filling the frame (64 px)": frame_filling,
+        "tight crop filling the frame (16 px)": lambda i: frame_filling(i, 16),
+    }
+    print(f"| kind ({Path(model).name}) | read correctly |\n| --- | --- |")
+    for name, make in kinds.items():
+        seen = np.stack([to_mnist(make(x[i])) for i in REPORT])
+        print(f"| {name} | {np.mean(classifier.predict(seen)[0] == y[list(REPORT)]):.1%} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

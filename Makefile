@@ -10,7 +10,7 @@ BUILD := build/notebooks
 INSTALL_LOG := build/install.log
 KERNEL := lenet-keras
 
-.PHONY: install run test lab lint benchmark clean
+.PHONY: install run test lab lint benchmark bundle clean
 
 install: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	@echo "Installing the project into $(VENV) (log: $(INSTALL_LOG))"
 	@{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } > $(INSTALL_LOG) 2>&1 \
 		&& $(BIN)/python -m pip install --upgrade pip >> $(INSTALL_LOG) 2>&1 \
-		&& $(BIN)/python -m pip install -e ".[dev]" >> $(INSTALL_LOG) 2>&1 \
+		&& $(BIN)/python -m pip install -e ".[train,dev]" >> $(INSTALL_LOG) 2>&1 \
 		&& $(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >> $(INSTALL_LOG) 2>&1 \
 		|| { tail -n 60 $(INSTALL_LOG); echo "Installing failed; the whole log: $(INSTALL_LOG)"; exit 1; }
 	@touch $(STAMP)
@@ -45,6 +45,12 @@ lint: install
 
 benchmark: install
 	$(BIN)/lenet-keras benchmark --out build/benchmark
+
+# After a retrain has replaced saved_models/: put its int8 model into the package, as `predict`'s default
+# (tests/test_export.py checks that the two files are the same bytes). Copied, then renamed, so never half a file.
+BUNDLED := lenet_keras/runtime/lenet5_int8.tflite
+bundle:
+	cp saved_models/lenet5_int8.tflite $(BUNDLED).tmp && mv $(BUNDLED).tmp $(BUNDLED)
 
 clean:
 	rm -rf build .pytest_cache

@@ -7,6 +7,7 @@ TensorFlow is imported only by the commands that need it, so `predict` on a
 import argparse
 import contextlib
 import gc
+import importlib.util
 import json
 import os
 import sys
@@ -17,6 +18,9 @@ DEFAULT_OUT = "saved_models"
 # Commands that write into --out. Each takes the folder's lock before TensorFlow loads (seconds), so a
 # second process aimed at a busy folder stops at once; the pipeline functions take it again (re-entrant).
 WRITES_OUT = ("train", "evaluate", "export")
+# Commands that need TensorFlow, which only the [train] extra installs; the base install runs `predict` alone.
+NEEDS_TRAINING = ("train", "evaluate", "export", "benchmark")
+INSTALL_TRAINING = 'pip install "lenet-keras[train]"'
 
 
 def _positive(text):
@@ -118,9 +122,9 @@ def cmd_export(args):
 
 
 def cmd_predict(args):
-    from lenet_keras.runtime.tflite import TFLiteClassifier
+    from lenet_keras.runtime.tflite import BUNDLED_MODEL, TFLiteClassifier
 
-    classifier = TFLiteClassifier(args.model, num_threads=args.threads)
+    classifier = TFLiteClassifier(args.model or BUNDLED_MODEL, num_threads=args.threads)
     results = classifier.predict_files(args.images, top=args.top, show_dir=args.show)
     if args.json:
         print(json.dumps(results, indent=2))
@@ -143,6 +147,25 @@ def cmd_benchmark(args):
         from lenet_keras.benchmark import run_benchmark
 
     print(json.dumps(run_benchmark(out_dir=args.out, data_dir=args.data_dir, quick=args.quick), indent=2))
+
+
+class ModelThenImages(argparse.Action):
+    """`predict [MODEL.tflite] IMAGE...`: a first argument ending in .tflite is the model, the rest are images."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        model = values[0] if values[0].lower().endswith(".tflite") else None
+        images = values[1:] if model else values
+        if not images:
+            parser.error("the following arguments are required: IMAGE")
+        namespace.model, namespace.images = model, images
+
+
+def check_training_side(command):
+    """Stop a command that needs TensorFlow before it locks or writes anything, when TensorFlow is not installed."""
+    if command in NEEDS_TRAINING:
+        for name in ("tensorflow", "keras"):
+            if importlib.util.find_spec(name) is None:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
 def make_parser():
@@ -182,13 +205,25 @@ def make_parser():
     add("evaluate", cmd_evaluate, "Evaluate OUT/lenet5.keras on the 10,000 test images.")
     add("export", cmd_export, "Export OUT/lenet5.keras to a SavedModel and float32/int8 TFLite, with a parity report.")
 
-    p = sub.add_parser("predict", help="Classify image files with an exported .tflite model (no TensorFlow needed).")
+    p = sub.add_parser(
+        "predict",
+        help="Classify image files with an exported .tflite model (no TensorFlow needed).",
+        description="Classify image files with an exported .tflite model (no TensorFlow needed). A first argument "
+        "ending in .tflite is the model; without one, the int8 model inside the package is used.",
+        usage="%(prog)s [MODEL.tflite] IMAGE [IMAGE ...] [--top K] [--json] [--threads N] [--show DIR]",
+    )
     p.set_defaults(func=cmd_predict)
-    p.add_argument("model", help="a .tflite file, e.g. saved_models/lenet5_int8.tflite")
-    p.add_argument("images", nargs="+", help="PNG, JPEG, BMP, GIF, TIFF or .npy files")
-    p.add_argument("--top", type=_positive, default=1, help="show the K most likely digits")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        action=ModelThenImages,
+        metavar="[MODEL.tflite] IMAGE",
+        help="PNG, JPEG, BMP, GIF, TIFF or .npy files, after an optional .tflite model (default model: "
+        "lenet5_int8.tflite inside the package, a copy of the release's saved_models/lenet5_int8.tflite)",
+    )
+    p.add_argument("--top", type=_positive, default=1, metavar="K", help="show the K most likely digits")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--threads", type=_positive, default=1)
+    p.add_argument("--threads", type=_positive, default=1, metavar="N")
     p.add_argument("--show", metavar="DIR", help="write the 28x28 image the model saw for each input, enlarged, to DIR")
 
     p = add("benchmark", cmd_benchmark, "Measure training throughput, time to 99% and TFLite latency; print JSON.")
@@ -198,7 +233,7 @@ def make_parser():
         metavar="PEER_PYTHON",
         help="instead: whole-process runs interleaved with the PyTorch peers, run by this Python (with torch)",
     )
-    p.add_argument("--bench-dir", default="../shared/bench", help="folder of the peer scripts (default: %(default)s)")
+    p.add_argument("--bench-dir", default=None, help="folder of the peer scripts (default: benchmarks/peers)")
     p.add_argument("--pairs", type=_positive, default=3, help="interleaved rounds for --versus (default: 3)")
     return parser
 
@@ -211,8 +246,18 @@ def main(argv=None):
 
         lock = hold_folder(args.out)
     try:
+        check_training_side(args.command)
         with native_stderr_hidden(), lock:
             args.func(args)
+    except ModuleNotFoundError as e:
+        if args.command not in NEEDS_TRAINING or (e.name or "lenet_keras").startswith("lenet_keras"):
+            raise
+        print(
+            f"lenet-keras {args.command}: error: this command needs the training side and {e.name} is not "
+            f"installed; install it with {INSTALL_TRAINING}.",
+            file=sys.stderr,
+        )
+        return 1
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"lenet-keras {args.command}: error: {e}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Export a trained model as a SavedModel and as float32 and int8 TFLite files.
+"""Export a trained model as a SavedModel, float32 and int8 TFLite files, and an ONNX file.
 
 Every exported model takes raw pixels (batch, 28, 28, 1) in 0-255 and returns class
 probabilities (batch, 10): the shared `preprocess` and a softmax are baked into the graph
@@ -8,6 +8,7 @@ probabilities (batch, 10): the shared `preprocess` and a softmax are baked into 
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from lenet_keras.serving import make_serving_model
 SAVED_MODEL = "lenet5_savedmodel"
 TFLITE_FLOAT = "lenet5_float32.tflite"
 TFLITE_INT8 = "lenet5_int8.tflite"
+ONNX = "lenet5.onnx"
 
 
 def export_saved_model(model, path):
@@ -30,6 +32,16 @@ def export_saved_model(model, path):
         make_serving_model(model).export(str(path), format="tf_saved_model", verbose=False)
     finally:
         logger.setLevel(level)
+    return Path(path)
+
+
+def export_onnx(model, path):
+    """Write the serving model as ONNX through Keras's exporter (tf2onnx): input "pixels", probabilities out."""
+    pixels = tf.TensorSpec((None, 28, 28, 1), tf.float32, name="pixels")  # the serving model was never called
+    with warnings.catch_warnings():
+        # Keras's numpy-2 patch of tf2onnx reads np.object, which numpy answers with a FutureWarning.
+        warnings.filterwarnings("ignore", message=".*np.object", category=FutureWarning)
+        make_serving_model(model).export(str(path), format="onnx", verbose=False, input_signature=[pixels])
     return Path(path)
 
 
@@ -70,9 +82,9 @@ def _move_into_place(staging, out_dir, names):
 
 
 def export_all(model, out_dir, calibration_images):
-    """Write the SavedModel and both TFLite files into out_dir atomically; return their paths.
+    """Write the SavedModel, both TFLite files and the ONNX file into out_dir atomically; return their paths.
 
-    Nothing in out_dir changes until all three are written, so a failure (a full disk) keeps the old ones.
+    Nothing in out_dir changes until all four are written, so a failure (a full disk) keeps the old ones.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +95,14 @@ def export_all(model, out_dir, calibration_images):
         for name, calibration in [(TFLITE_FLOAT, None), (TFLITE_INT8, calibration_images)]:
             with naming_full_disk(out_dir / name):
                 (staging / name).write_bytes(convert_tflite(saved, calibration))
-        _move_into_place(staging, out_dir, [TFLITE_FLOAT, TFLITE_INT8, SAVED_MODEL])
+        with naming_full_disk(out_dir / ONNX):
+            export_onnx(model, staging / ONNX)
+        _move_into_place(staging, out_dir, [TFLITE_FLOAT, TFLITE_INT8, ONNX, SAVED_MODEL])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return {"saved_model": out_dir / SAVED_MODEL, "float32": out_dir / TFLITE_FLOAT, "int8": out_dir / TFLITE_INT8}
+    return {
+        "saved_model": out_dir / SAVED_MODEL,
+        "float32": out_dir / TFLITE_FLOAT,
+        "int8": out_dir / TFLITE_INT8,
+        "onnx": out_dir / ONNX,
+    }

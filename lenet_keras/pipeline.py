@@ -113,8 +113,18 @@ def format_parity(rows):
     return "\n".join(lines)
 
 
+def onnx_probabilities(path, pixels, threads=2):
+    """Probabilities (N, 10) from an ONNX file run by ONNX Runtime on raw pixels (N, 28, 28, 1)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: pixels.astype(np.float32)})[0]
+
+
 def export_and_check(model_path, data_dir=None, out_dir=None, mnist=None):
-    """Export SavedModel + float32/int8 TFLite beside the model, then measure parity on the full test set.
+    """Export SavedModel, float32/int8 TFLite and ONNX beside the model, then measure parity on the full test set.
 
     Writes parity.json; returns {"paths", "rows", "table"}.
     """
@@ -145,5 +155,6 @@ def _export_and_check(model_path, out, data_dir, mnist):
     for name in ("float32", "int8"):
         probabilities = TFLiteClassifier(paths[name], num_threads=2).predict_proba(pixels)
         rows.append(_agreement_row(f"tflite_{name}", paths[name], probabilities, y_test, keras_pred))
+    rows.append(_agreement_row("onnx", paths["onnx"], onnx_probabilities(paths["onnx"], pixels), y_test, keras_pred))
     ev.write_json({"rows": rows}, out / "parity.json")
     return {"paths": paths, "rows": rows, "table": format_parity(rows)}

@@ -17,6 +17,9 @@ from pathlib import Path
 from lenet_keras.data import DataConfig
 
 TRAIN_IMAGES = 60_000  # MNIST's training set, before the validation split
+# The project's PyTorch peers, in the source checkout (developers' tools: the wheel does not carry them).
+PEERS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "peers"
+PEERS = ("peer_seed_torch.py", "peer_torch_fast.py")
 
 
 def run_seconds(command):
@@ -30,9 +33,18 @@ def run_seconds(command):
     return seconds
 
 
+def peer_folder(bench_dir=None):
+    """The folder of the two peer scripts (benchmarks/peers by default); one sentence if a script is missing."""
+    folder = Path(bench_dir) if bench_dir is not None else PEERS_DIR
+    for name in PEERS:
+        if not (folder / name).is_file():
+            raise ValueError(f"{folder / name}: no such peer script; pass --bench-dir with {' and '.join(PEERS)}.")
+    return folder
+
+
 def commands(peer_python, bench_dir, out_dir, data_dir=None):
     """The five processes of one round: ours for 1 and 5 epochs, the original for 1, the strong peer for 1 and 5."""
-    bench_dir = Path(bench_dir)
+    bench_dir = peer_folder(bench_dir)
     data = ["--data-dir", str(data_dir)] if data_dir else []
     ours = [sys.executable, "-m", "lenet_keras", "train", "--restart", "--out", str(out_dir), *data]
     augmentation = ["--augment", *(["--elastic"] if DataConfig().elastic_alpha else [])]
@@ -46,7 +58,7 @@ def commands(peer_python, bench_dir, out_dir, data_dir=None):
     }
 
 
-def compare(peer_python, bench_dir, pairs=3, data_dir=None, log=print):
+def compare(peer_python, bench_dir=None, pairs=3, data_dir=None, log=print):
     """Run `pairs` interleaved rounds; return every time, the per-pair ratios and their medians."""
     times = {}
     with tempfile.TemporaryDirectory(prefix="lenet-versus-") as out:

@@ -1,4 +1,4 @@
-"""Exported models against their oracle, the Keras model; atomic writes; the shipped release."""
+"""Exported models against their oracle, the Keras model; atomic writes; the shipped release and its bundled copy."""
 
 import json
 import os
@@ -25,6 +25,7 @@ def test_parity_with_keras_on_the_full_test_set(exported):
     assert rows["tflite_float32"]["agreement_with_keras"] >= 0.999
     assert abs(rows["tflite_int8"]["test_accuracy"] - rows["tflite_float32"]["test_accuracy"]) <= 0.001
     assert rows["tflite_int8"]["size_bytes"] <= 70_000
+    assert rows["onnx"]["agreement_with_keras"] >= 0.999
     assert "tflite_int8" in exported["table"]
     assert json.loads((exported["paths"]["int8"].parent / "parity.json").read_text())["rows"] == exported["rows"]
 
@@ -57,22 +58,28 @@ def test_saved_model_serves_raw_pixels(exported, mnist):
     np.testing.assert_allclose(probs, tf.nn.softmax(logits).numpy(), atol=1e-5)
 
 
-def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch):
+@pytest.mark.parametrize("failing", ["int8", "onnx"])
+def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch, failing):
     import keras
 
     from lenet_keras import export
     from lenet_keras.model import build_lenet5
 
-    for name in (export.TFLITE_FLOAT, export.TFLITE_INT8):
+    for name in (export.TFLITE_FLOAT, export.TFLITE_INT8, export.ONNX):
         (tmp_path / name).write_bytes(b"previous " + name.encode())
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def fail_int8(saved_model_dir, calibration_images=None):
-        if calibration_images is not None:
+    def convert(saved_model_dir, calibration_images=None):
+        if failing == "int8" and calibration_images is not None:
             raise RuntimeError("converter crashed")
-        return b"new float model"
+        return b"new tflite model"
 
-    monkeypatch.setattr(export, "convert_tflite", fail_int8)
+    def fail_onnx(model, path):
+        raise RuntimeError("converter crashed")
+
+    monkeypatch.setattr(export, "convert_tflite", convert)
+    if failing == "onnx":
+        monkeypatch.setattr(export, "export_onnx", fail_onnx)
     keras.utils.set_random_seed(0)
     with pytest.raises(RuntimeError, match="converter crashed"):
         export.export_all(build_lenet5(), tmp_path, calibration_images=np.zeros((4, 28, 28), np.uint8))
@@ -80,7 +87,8 @@ def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch
 
 
 def test_shipped_models_reach_their_recorded_accuracy(mnist):
-    """The committed TFLite release, run without TensorFlow, still scores what parity.json records."""
+    """The committed TFLite and ONNX release, run without TensorFlow, still scores what parity.json records."""
+    from lenet_keras.pipeline import onnx_probabilities
     from lenet_keras.runtime.tflite import TFLiteClassifier
 
     _, (x_test, y_test) = mnist
@@ -93,6 +101,44 @@ def test_shipped_models_reach_their_recorded_accuracy(mnist):
         accuracy = float((TFLiteClassifier(path, num_threads=2).predict(x_test)[0] == y_test).mean())
         assert accuracy == pytest.approx(recorded[f"tflite_{name}"]["test_accuracy"], abs=5e-4), name
         assert os.path.getsize(path) == recorded[f"tflite_{name}"]["size_bytes"]
+    onnx_pred = onnx_probabilities(SHIPPED / "lenet5.onnx", x_test[..., None]).argmax(axis=1)
+    assert float((onnx_pred == y_test).mean()) == pytest.approx(recorded["onnx"]["test_accuracy"], abs=5e-4)
+    assert os.path.getsize(SHIPPED / "lenet5.onnx") == recorded["onnx"]["size_bytes"]
+
+
+def test_bundled_model_is_the_release():
+    """`predict` without a model runs the package's copy of the release's int8 model: it must be the same bytes."""
+    from lenet_keras.runtime.tflite import BUNDLED_MODEL
+
+    assert BUNDLED_MODEL.read_bytes() == (SHIPPED / "lenet5_int8.tflite").read_bytes(), (
+        f"{BUNDLED_MODEL} is not saved_models/lenet5_int8.tflite; run `make bundle` to copy the release in."
+    )
+
+
+@pytest.mark.parametrize("variant", ["modern", "classic"])
+def test_onnx_runtime_gives_what_the_serving_model_gives(variant, tmp_path, mnist):
+    """The ONNX file, run by ONNX Runtime on raw pixels, against its oracle: the Keras serving model."""
+    import keras
+    import onnxruntime
+
+    from lenet_keras import export
+    from lenet_keras.model import ModelConfig, build_lenet5
+    from lenet_keras.pipeline import onnx_probabilities
+    from lenet_keras.serving import make_serving_model
+
+    keras.utils.set_random_seed(1)
+    model = build_lenet5(ModelConfig(variant=variant))
+    rng = np.random.default_rng(0)
+    for weight in model.weights:  # away from the initial values (zero biases, unit coefficients)
+        weight.assign(weight.numpy() + 0.1 * rng.normal(size=weight.shape).astype("float32"))
+    path = export.export_onnx(model, tmp_path / export.ONNX)
+    (inputs,) = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()
+    assert inputs.name == "pixels" and inputs.type == "tensor(float)" and inputs.shape[1:] == [28, 28, 1]
+    _, (x_test, _) = mnist
+    pixels = x_test[:64, ..., None].astype(np.float32)
+    expected = make_serving_model(model)(pixels).numpy()
+    for batch in (64, 1, 7):  # dynamic batch
+        np.testing.assert_allclose(onnx_probabilities(path, pixels[:batch]), expected[:batch], atol=1e-5)
 
 
 def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):

@@ -32,3 +32,15 @@ def test_a_failing_peer_stops_with_one_sentence(tmp_path):
     script.write_text("import sys; print('no torch here', file=sys.stderr); sys.exit(3)")
     with pytest.raises(ValueError, match="failed \\(no torch here\\)"):
         versus.run_seconds(["python3", str(script)])
+
+
+def test_peers_are_the_projects_own_by_default(tmp_path):
+    runs = versus.commands("peer-python", None, tmp_path)
+    assert runs["original_1"][1] == str(versus.PEERS_DIR / "peer_seed_torch.py")
+    assert runs["strong_5"][1] == str(versus.PEERS_DIR / "peer_torch_fast.py")
+    assert all(path.is_file() for path in (versus.PEERS_DIR / name for name in versus.PEERS))
+
+
+def test_a_folder_without_the_peers_stops_with_one_sentence(tmp_path):
+    with pytest.raises(ValueError, match=r"peer_seed_torch\.py: no such peer script; pass --bench-dir"):
+        versus.commands("peer-python", tmp_path, tmp_path)

@@ -14,7 +14,10 @@ from PIL import Image
 from lenet_keras.runtime.files import atomic_path
 from lenet_keras.runtime.images import load_images
 
-__all__ = ["TFLiteClassifier"]
+__all__ = ["BUNDLED_MODEL", "TFLiteClassifier"]
+
+# The shipped int8 model, inside the package: the default of TFLiteClassifier and `lenet-keras predict`.
+BUNDLED_MODEL = Path(__file__).with_name("lenet5_int8.tflite")
 
 LOW_CONFIDENCE = 0.5  # a top probability below this is reported as a guess, not an answer
 SHOW_ZOOM = 10  # --show writes the 28x28 image 280x280, each pixel a 10x10 block, so it can be looked at
@@ -72,7 +75,7 @@ def _write_shown(image, path):
 class TFLiteClassifier:
     """An exported digit classifier: raw pixels (N, 28, 28[, 1]) in, probabilities (N, 10) out."""
 
-    def __init__(self, model_path, num_threads=1):
+    def __init__(self, model_path=BUNDLED_MODEL, num_threads=1):
         path = Path(model_path)
         content = _read_model(path)
         try:

@@ -19,10 +19,12 @@ __all__ = ["affine_grid", "elastic_field", "sample_bilinear", "distort"]
 CELL = 4  # the elastic noise is drawn per CELL x CELL pixels (see elastic_field)
 
 
-def affine_grid(n, height, width, rotation, zoom, shift, seed):
+def affine_grid(n, height, width, rotation, zoom, shift, seed, stretch=0.0, shear=0.0):
     """Source coordinates (x, y), each (B, H, W), of a random rotation (up to `rotation` degrees),
-    zoom (up to a fraction `zoom`) and shift (up to `shift` pixels) per image, about the centre."""
-    seeds = tf.random.experimental.stateless_split(seed, 4)
+    zoom (up to a fraction `zoom`) and shift (up to `shift` pixels) per image, about the centre; then
+    a width-to-height ratio changed by up to a fraction `stretch` and a slant of up to `shear` degrees
+    (people write narrow and wide digits, upright and slanted; a scanner may squeeze them)."""
+    seeds = tf.random.experimental.stateless_split(seed, 6)
 
     def uniform(i, limit):
         return tf.reshape(tf.random.stateless_uniform([n], seeds[i], -limit, limit), [-1, 1, 1])  # (B, 1, 1)
@@ -33,8 +35,11 @@ def affine_grid(n, height, width, rotation, zoom, shift, seed):
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
     cy, cx = (height - 1) / 2, (width - 1) / 2
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    x = cos * (xs - cx) - sin * (ys - cy) + cx - tx
-    y = sin * (xs - cx) + cos * (ys - cy) + cy - ty
+    dx, dy = xs - cx, ys - cy
+    if stretch or shear:
+        dx = dx * tf.exp(uniform(4, np.log1p(stretch))) - tf.tan(uniform(5, np.deg2rad(shear))) * dy
+    x = cos * dx - sin * dy + cx - tx
+    y = sin * dx + cos * dy + cy - ty
     return x, y
 
 
@@ -89,10 +94,10 @@ def sample_bilinear(images, x, y):
 
 
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
-def _distort(images, seed, rotation, zoom, shift, alpha, sigma):
+def _distort(images, seed, rotation, zoom, shift, alpha, sigma, stretch, shear):
     n, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
     affine_seed, elastic_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    x, y = affine_grid(n, height, width, rotation, zoom, shift, affine_seed)
+    x, y = affine_grid(n, height, width, rotation, zoom, shift, affine_seed, stretch, shear)
     if alpha:
         field = elastic_field(n, height, width, alpha, sigma, elastic_seed)
         x, y = x + field[..., 0], y + field[..., 1]
@@ -110,4 +115,6 @@ def distort(images, config, seed):
         shift=float(config.shift),
         alpha=float(config.elastic_alpha),
         sigma=float(config.elastic_sigma),
+        stretch=float(config.stretch),
+        shear=float(config.shear),
     )

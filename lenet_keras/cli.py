@@ -98,6 +98,8 @@ def cmd_train(args):
         use_ema=args.ema,
         dropout=args.dropout,
         patience=args.patience,
+        pen=args.pen,
+        negatives=args.negatives,
     )
     result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy, restart=args.restart)
     print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")
@@ -131,9 +133,11 @@ def cmd_predict(args):
         return
     for r in results:
         guesses = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in r["top"])
-        flag = "  [low confidence: no clear digit]" if r["low_confidence"] else ""
+        answer = guesses if r["digit"] is not None else f"{r['reason']}" + (
+            "" if r["reason"] == "no digit found" else f"  (likeliest: {guesses})"
+        )
         shown = f"  (the model saw {r['shown']})" if "shown" in r else ""
-        print(f"{r['file']}: {guesses}{flag}{shown}")
+        print(f"{r['file']}: {answer}{shown}")
 
 
 def cmd_benchmark(args):
@@ -193,6 +197,8 @@ def make_parser():
     p.add_argument("--ema", action=argparse.BooleanOptionalAction, default=None, help="keep an EMA of the weights")
     p.add_argument("--dropout", type=_fraction, default=None, metavar="RATE", help="before the output layer (modern)")
     p.add_argument("--patience", type=_count, default=None, metavar="N", help="early stopping after N epochs (0: off)")
+    p.add_argument("--pen", type=_fraction, default=None, metavar="P", help="pen and page variations' chance (0: off)")
+    p.add_argument("--negatives", type=_count, default=None, metavar="N", help="non-digits to train on (0: none)")
     p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
     p.add_argument(
         "--strategy",

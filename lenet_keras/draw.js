@@ -68,7 +68,8 @@ function render({ model, el }) {
     mnist.forEach((v, i) => image.data.set([v, v, v, 255], 4 * i));
     preview.getContext("2d").putImageData(image, 0, 0);
     answer.innerHTML = probabilities.length
-      ? `prediction: <b class="lenet-draw-prediction">${prediction < 0 ? "none" : prediction}</b>`
+      ? `prediction: <b class="lenet-draw-prediction">${prediction < 0 ? "none" : prediction}</b>` +
+        (prediction < 0 && model.get("reason") ? ` <span class="lenet-draw-reason">(${model.get("reason")})</span>` : "")
       : "draw a digit";
     rows.forEach((row, digit) => {
       const p = probabilities.length ? probabilities[digit] : 0;

@@ -1,4 +1,5 @@
-"""A drawing pad for notebook 05: draw a digit, see it in MNIST's form and the int8 model's ten probabilities.
+"""A drawing pad for notebook 05: draw a digit, see it in MNIST's form, the int8 model's ten probabilities and
+its answer, which may be "not a digit".
 
 On pen-up the browser sends the canvas as a PNG. Python turns it into MNIST's form with
 `images.to_mnist`, the function `lenet-keras predict` uses, and classifies it with the exported
@@ -55,9 +56,14 @@ def render_stroke(points, pixels, pen=PEN):
 
 
 def read_drawing(pixels, classifier):
-    """Canvas pixels (H, W[, C]) -> (MNIST-form uint8 (28, 28), probabilities (10,)) through to_mnist and the model."""
+    """Canvas pixels (H, W[, C]) -> (MNIST-form uint8 (28, 28), probabilities (10,), verdict) through to_mnist and
+    the model; the verdict is TFLiteClassifier.classify's, with "digit" None for a blank pad or a non-digit."""
     image = to_mnist(pixels)
-    return image, classifier.predict_proba(image[None])[0]
+    (verdict,) = classifier.classify(image[None], top=10)
+    probabilities = np.zeros(10, np.float32)
+    for t in verdict["top"]:
+        probabilities[t["digit"]] = t["probability"]
+    return image, probabilities, verdict
 
 
 class DrawingPad(anywidget.AnyWidget):
@@ -70,6 +76,7 @@ class DrawingPad(anywidget.AnyWidget):
     mnist = traitlets.List(traitlets.Int(), []).tag(sync=True)  # 784 pixels, row by row; [] when cleared
     probabilities = traitlets.List(traitlets.Float(), []).tag(sync=True)
     prediction = traitlets.Int(-1).tag(sync=True)  # -1: no digit
+    reason = traitlets.Unicode("").tag(sync=True)  # why there is none: "no digit found", "not a digit"; "" otherwise
 
     def __init__(self, model_path, **kwargs):
         super().__init__(**kwargs)
@@ -79,13 +86,14 @@ class DrawingPad(anywidget.AnyWidget):
     def _read(self, change):
         if not change.new:
             with self.hold_sync():
-                self.mnist, self.probabilities, self.prediction = [], [], -1
+                self.mnist, self.probabilities, self.prediction, self.reason = [], [], -1, ""
             return
-        image, probabilities = read_drawing(decode_png(change.new), self.classifier)
+        image, probabilities, verdict = read_drawing(decode_png(change.new), self.classifier)
         with self.hold_sync():  # one message, so the browser never shows a new image with old bars
             self.mnist = image.ravel().tolist()
             self.probabilities = probabilities.tolist()
-            self.prediction = int(probabilities.argmax()) if image.any() else -1  # blank paper holds no digit
+            self.prediction = -1 if verdict["digit"] is None else verdict["digit"]
+            self.reason = verdict["reason"] or ""
 
     def draw_stroke(self, points):
         """Add a stroke through points [(x, y), ...] in canvas pixels, as a pen would; return (image, probabilities)."""

@@ -23,25 +23,25 @@ TFLITE_INT8 = "lenet5_int8.tflite"
 ONNX = "lenet5.onnx"
 
 
-def export_saved_model(model, path):
-    """Write a TensorFlow SavedModel with a `serve` signature over the serving model."""
+def export_saved_model(model, path, refusal=None):
+    """Write a TensorFlow SavedModel with a `serve` signature over the serving model (see make_serving_model)."""
     logger = tf.get_logger()
     level = logger.level
     logger.setLevel("WARNING")  # verbose=False still leaves TensorFlow's "INFO: Assets written to ..." line
     try:
-        make_serving_model(model).export(str(path), format="tf_saved_model", verbose=False)
+        make_serving_model(model, refusal).export(str(path), format="tf_saved_model", verbose=False)
     finally:
         logger.setLevel(level)
     return Path(path)
 
 
-def export_onnx(model, path):
+def export_onnx(model, path, refusal=None):
     """Write the serving model as ONNX through Keras's exporter (tf2onnx): input "pixels", probabilities out."""
     pixels = tf.TensorSpec((None, 28, 28, 1), tf.float32, name="pixels")  # the serving model was never called
     with warnings.catch_warnings():
         # Keras's numpy-2 patch of tf2onnx reads np.object, which numpy answers with a FutureWarning.
         warnings.filterwarnings("ignore", message=".*np.object", category=FutureWarning)
-        make_serving_model(model).export(str(path), format="onnx", verbose=False, input_signature=[pixels])
+        make_serving_model(model, refusal).export(str(path), format="onnx", verbose=False, input_signature=[pixels])
     return Path(path)
 
 
@@ -81,9 +81,11 @@ def _move_into_place(staging, out_dir, names):
             os.replace(src, dst)
 
 
-def export_all(model, out_dir, calibration_images):
+def export_all(model, out_dir, calibration_images, refusal=None):
     """Write the SavedModel, both TFLite files and the ONNX file into out_dir atomically; return their paths.
 
+    calibration_images: raw training images for int8 quantization. refusal: {"temperature", "threshold"}
+    (calibrate.py), which every export then carries as its temperature and its digit_margin output.
     Nothing in out_dir changes until all four are written, so a failure (a full disk) keeps the old ones.
     """
     out_dir = Path(out_dir)
@@ -91,12 +93,12 @@ def export_all(model, out_dir, calibration_images):
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
     try:
         with naming_full_disk(out_dir / SAVED_MODEL):
-            saved = export_saved_model(model, staging / SAVED_MODEL)
+            saved = export_saved_model(model, staging / SAVED_MODEL, refusal)
         for name, calibration in [(TFLITE_FLOAT, None), (TFLITE_INT8, calibration_images)]:
             with naming_full_disk(out_dir / name):
                 (staging / name).write_bytes(convert_tflite(saved, calibration))
         with naming_full_disk(out_dir / ONNX):
-            export_onnx(model, staging / ONNX)
+            export_onnx(model, staging / ONNX, refusal)
         _move_into_place(staging, out_dir, [TFLITE_FLOAT, TFLITE_INT8, ONNX, SAVED_MODEL])
     finally:
         shutil.rmtree(staging, ignore_errors=True)

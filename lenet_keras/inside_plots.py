@@ -88,3 +88,20 @@ def plot_reading(image, probabilities):
     right.set(xticks=range(10), ylim=(0, 1), xlabel="digit", title=f"int8 TFLite: {best} ({probabilities[best]:.1%})")
     fig.tight_layout()
     return fig
+
+
+def plot_verdicts(images, seen, verdicts, title):
+    """Each input above the 28x28 image the model saw, titled with the answer: a digit, or why there is none."""
+    fig, axes = plt.subplots(2, len(images), figsize=(1.2 * len(images), 2.9), squeeze=False)
+    for i, (image, mnist, verdict) in enumerate(zip(images, seen, verdicts, strict=True)):
+        axes[0, i].imshow(image, cmap="gray")
+        axes[1, i].imshow(mnist, cmap="gray", vmin=0, vmax=255)
+        answer = verdict["reason"] or f"{verdict['digit']} ({verdict['probability']:.0%})"
+        axes[0, i].set_title(answer.replace("not a digit", "not a\ndigit"), fontsize=8)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    axes[0, 0].text(-0.5, 0.5, "input", transform=axes[0, 0].transAxes, ha="right", fontsize=8)
+    axes[1, 0].text(-0.5, 0.5, "seen", transform=axes[1, 0].transAxes, ha="right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

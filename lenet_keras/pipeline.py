@@ -12,6 +12,8 @@ import pandas as pd
 
 from lenet_keras import evaluate as ev
 from lenet_keras import plots
+from lenet_keras.calibrate import calibrate
+from lenet_keras.data import split_validation
 from lenet_keras.idx import load_mnist
 from lenet_keras.locks import hold_folder
 from lenet_keras.progress import EpochLog
@@ -72,7 +74,7 @@ def _evaluate_and_report(model_path, out, data_dir, mnist, recipe):
     model = ev.load_model(model_path)
     mnist = mnist if mnist is not None else load_mnist(data_dir)
     metrics, y_pred = ev.evaluate(model, mnist)
-    _, (x_test, y_test) = mnist
+    (x_train, y_train), (x_test, y_test) = mnist
     wrong = (y_pred != y_test).nonzero()[0]
     metrics["mistakes"] = [{"index": int(i), "true": int(y_test[i]), "predicted": int(y_pred[i])} for i in wrong]
     _save(plots.plot_confusion(metrics["confusion_matrix"]), out / "confusion_matrix.png")
@@ -85,16 +87,22 @@ def _evaluate_and_report(model_path, out, data_dir, mnist, recipe):
         recipe = ev.read_json(out / "metrics.json").get("recipe")
     if recipe is not None:
         metrics["recipe"] = recipe
+    data = (recipe or {}).get("data", {})
+    _, (x_val, y_val) = split_validation(x_train, y_train, data.get("validation_size", 5000), data.get("seed", 0))
+    metrics["refusal"] = calibrate(ev.predict_logits(model, x_val), y_val)  # what the exports carry
     ev.write_json(metrics, out / "metrics.json")
     return metrics
 
 
-def _agreement_row(name, path, probabilities, y_test, keras_pred):
+def _agreement_row(name, path, outputs, y_test, keras_pred):
+    probabilities, margin = outputs
     pred = probabilities.argmax(axis=1)
     return {
         "format": name,
         "test_accuracy": float((pred == y_test).mean()),
         "agreement_with_keras": float((pred == keras_pred).mean()),
+        # Test digits the export calls "not a digit" (digit_margin < 0); None where it has no such output.
+        "refused_digits": None if margin is None else float((margin < 0).mean()),
         "size_bytes": _size(path),
     }
 
@@ -106,21 +114,30 @@ def _size(path):
 
 def format_parity(rows):
     """The parity report as a fixed-width text table."""
-    lines = [f"{'format':<16}{'test accuracy':>15}{'agrees w/ Keras':>17}{'size (KB)':>12}"]
+    lines = [f"{'format':<16}{'test accuracy':>15}{'agrees w/ Keras':>17}{'refused digits':>16}{'size (KB)':>12}"]
     for r in rows:
         accuracy, agreement, kilobytes = r["test_accuracy"], r["agreement_with_keras"], r["size_bytes"] / 1000
-        lines.append(f"{r['format']:<16}{accuracy:>15.4%}{agreement:>17.4%}{kilobytes:>12.1f}")
+        refused = "-" if r.get("refused_digits") is None else f"{r['refused_digits']:.2%}"
+        lines.append(f"{r['format']:<16}{accuracy:>15.4%}{agreement:>17.4%}{refused:>16}{kilobytes:>12.1f}")
     return "\n".join(lines)
 
 
-def onnx_probabilities(path, pixels, threads=2):
-    """Probabilities (N, 10) from an ONNX file run by ONNX Runtime on raw pixels (N, 28, 28, 1)."""
+def split_outputs(outputs):
+    """An exported model's outputs, in any order -> (probabilities (N, 10), digit_margin (N,) or None)."""
+    outputs = [np.asarray(o) for o in outputs]
+    probabilities = next(o for o in outputs if o.shape[-1] == 10)
+    margin = next((o[:, 0] for o in outputs if o.shape[-1] == 1), None)
+    return probabilities, margin
+
+
+def onnx_outputs(path, pixels, threads=2):
+    """(probabilities (N, 10), digit_margin (N,) or None) from an ONNX file run by ONNX Runtime on raw pixels."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: pixels.astype(np.float32)})[0]
+    return split_outputs(session.run(None, {session.get_inputs()[0].name: pixels.astype(np.float32)}))
 
 
 def export_and_check(model_path, data_dir=None, out_dir=None, mnist=None):
@@ -142,19 +159,21 @@ def _export_and_check(model_path, out, data_dir, mnist):
 
     model = ev.load_model(model_path)
     (x_train, _), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)
-    paths = export_all(model, out, calibration_images=x_train)
+    metrics = ev.read_json(out / "metrics.json") if (out / "metrics.json").is_file() else {}
+    paths = export_all(model, out, calibration_images=x_train, refusal=metrics.get("refusal"))
 
     keras_pred = ev.predict_logits(model, x_test).argmax(axis=1)
     pixels = x_test[..., None]  # (N, 28, 28, 1) raw 0-255, the exported models' input
     serve = tf.saved_model.load(str(paths["saved_model"])).signatures["serve"]
-    saved_probs = next(iter(serve(tf.constant(pixels, tf.float32)).values())).numpy()
+    saved = split_outputs([t.numpy() for t in serve(tf.constant(pixels, tf.float32)).values()])
     rows = [
-        _agreement_row("keras", model_path, np.eye(10)[keras_pred], y_test, keras_pred),
-        _agreement_row("savedmodel", paths["saved_model"], saved_probs, y_test, keras_pred),
+        _agreement_row("keras", model_path, (np.eye(10)[keras_pred], None), y_test, keras_pred),
+        _agreement_row("savedmodel", paths["saved_model"], saved, y_test, keras_pred),
     ]
     for name in ("float32", "int8"):
-        probabilities = TFLiteClassifier(paths[name], num_threads=2).predict_proba(pixels)
-        rows.append(_agreement_row(f"tflite_{name}", paths[name], probabilities, y_test, keras_pred))
-    rows.append(_agreement_row("onnx", paths["onnx"], onnx_probabilities(paths["onnx"], pixels), y_test, keras_pred))
+        classifier = TFLiteClassifier(paths[name], num_threads=2)
+        outputs = classifier.predict_proba(pixels), classifier.digit_margin(pixels)
+        rows.append(_agreement_row(f"tflite_{name}", paths[name], outputs, y_test, keras_pred))
+    rows.append(_agreement_row("onnx", paths["onnx"], onnx_outputs(paths["onnx"], pixels), y_test, keras_pred))
     ev.write_json({"rows": rows}, out / "parity.json")
     return {"paths": paths, "rows": rows, "table": format_parity(rows)}

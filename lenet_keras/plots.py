@@ -72,3 +72,26 @@ def plot_confusion(confusion, normalize=False):
     ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix" + (" (recall)" if normalize else ""))
     fig.tight_layout()
     return fig
+
+
+def plot_reliability(reliability, ece):
+    """Reliability diagrams before and after temperature scaling: accuracy against confidence per bin.
+
+    reliability: {"before"|"after": {"confidence", "accuracy", "count"}}; ece: {"before"|"after": float}.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.8), sharey=True)
+    for ax, name in zip(axes, ("before", "after"), strict=True):
+        bins = reliability[name]
+        used = np.array(bins["count"]) > 0
+        confidence, accuracy = np.array(bins["confidence"])[used], np.array(bins["accuracy"])[used]
+        ax.plot([0, 1], [0, 1], color="#aaa", lw=1, label="perfectly calibrated")
+        ax.bar(confidence, accuracy - confidence, bottom=confidence, width=0.03, color="crimson", label="gap")
+        ax.plot(confidence, accuracy, "o-", color="black", ms=3, label="accuracy")
+        ax.set_title(f"{name} temperature scaling (ECE {ece[name]:.2%})", fontsize=10)
+        ax.set_xlabel("confidence (top probability)")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+    axes[0].set_ylabel("accuracy on validation digits")
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,5 @@
-"""The exported graph: raw pixels (B, 28, 28, 1) in 0-255 -> probabilities (B, 10).
+"""The exported graph: raw pixels (B, 28, 28, 1) in 0-255 -> probabilities (B, 10), and with a calibration
+also digit_margin (B, 1): the top probability less the refusal threshold, negative for "not a digit".
 
 It computes exactly what `softmax(model(preprocess(pixels)))` computes, with C1 and S2
 rearranged for fast inference. C1 reads one input channel, and on one input channel
@@ -123,13 +124,36 @@ def fold_batch_norm(model):
     return keras.Model(inputs, x, name=model.name)
 
 
-def make_serving_model(model):
-    """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(model(preprocess(pixels)))."""
+class DigitMargin(keras.layers.Layer):
+    """(B, 10) probabilities -> (B, 1): the top one less the threshold below which the image is not a digit."""
+
+    def __init__(self, threshold, **kwargs):
+        super().__init__(**kwargs)
+        self.threshold = float(threshold)
+
+    def call(self, probabilities):
+        return ops.max(probabilities, axis=1, keepdims=True) - self.threshold
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+
+def make_serving_model(model, calibration=None):
+    """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(model(preprocess(pixels)) / T).
+
+    calibration: {"temperature": T, "threshold": t} from calibrate.py; the model then has a second output,
+    digit_margin (batch, 1) = top probability - t, so every export carries the rule for "not a digit".
+    Without it, T = 1 and probabilities are the only output.
+    """
     model = fold_batch_norm(model)
     pixels = keras.Input((28, 28, 1), name="pixels")
     names = [layer.name for layer in model.layers]
     x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(pixels)  # (B, 14, 14, 6)
     for layer in model.layers[names.index("S2") + 1 :]:  # LeNet-5 is a chain: S2's successors in order
         x = StaticFlatten(name="flatten")(x) if isinstance(layer, keras.layers.Flatten) else layer(x)
+    if calibration is None:
+        return keras.Model(pixels, keras.layers.Softmax(name="probabilities")(x), name="serving")
+    x = keras.layers.Rescaling(1 / calibration["temperature"], name="temperature")(x)  # logits / T
     probabilities = keras.layers.Softmax(name="probabilities")(x)
-    return keras.Model(pixels, probabilities, name="serving")
+    margin = DigitMargin(calibration["threshold"], name="digit_margin")(probabilities)
+    return keras.Model(pixels, [probabilities, margin], name="serving")

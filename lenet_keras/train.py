@@ -10,7 +10,6 @@ import tensorflow as tf
 
 from lenet_keras.data import DataConfig, compile_ahead, make_datasets
 from lenet_keras.locks import hold_folder
-from lenet_keras.losses import SmoothedSparseCrossentropy
 from lenet_keras.model import ModelConfig, build_lenet5
 from lenet_keras.runs import BACKUP, HISTORY, AtomicBackupAndRestore, begin_run, has_backup
 from lenet_keras.runtime.files import atomic_path, remove_stale_temporaries
@@ -76,21 +75,20 @@ def make_schedule(config, steps_per_epoch):
 
 
 def compile_model(model, config, steps_per_epoch):
-    """Compile with AdamW on the schedule, sparse cross-entropy from logits, accuracy."""
+    """Compile with AdamW on the schedule, cross-entropy from logits on one-hot targets, accuracy.
+
+    Keras's own loss and metric (no custom objects), so the saved model loads with plain Keras."""
     optimizer = keras.optimizers.AdamW(
         make_schedule(config, steps_per_epoch),
         weight_decay=config.weight_decay,
         use_ema=config.use_ema,
         ema_momentum=config.ema_momentum,
     )
-    if config.label_smoothing:
-        loss = SmoothedSparseCrossentropy(config.label_smoothing)
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
         optimizer=optimizer,
-        loss=loss,
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        # Smoothing leaves a non-digit's uniform target uniform; a digit's becomes 0.91 / 0.01.
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )

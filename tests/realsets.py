@@ -8,7 +8,6 @@ the path `lenet-keras predict` takes. The folders come from $LENET_USPS_DIR and 
     python -m tests.realsets [MODEL.tflite] [--show DIR]   # accuracy per set, shipped int8 model by default
 """
 
-import gzip
 import os
 import sys
 import tempfile
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from lenet_keras.devsets import LOADERS, load_semeion, load_usps  # noqa: F401  (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -25,24 +26,6 @@ def folder(name):
     """The dev set's folder, or None when this machine has no copy."""
     path = Path(os.environ.get(f"LENET_{name.upper()}_DIR") or SHARED / name)
     return path if path.is_dir() else None
-
-
-def load_usps(path):
-    """USPS test: (images (2007, 16, 16) uint8, dark ink on white, labels (2007,))."""
-    with gzip.open(Path(path) / "zip.test.gz", "rt") as f:
-        rows = np.array([line.split() for line in f if line.strip()], np.float32)
-    ink = (rows[:, 1:].reshape(-1, 16, 16) + 1) / 2  # -1 paper .. +1 ink
-    return np.round(255 * (1 - ink)).astype(np.uint8), rows[:, 0].astype(np.int64)
-
-
-def load_semeion(path):
-    """Semeion: (images (1593, 16, 16) uint8, dark ink on white, labels (1593,))."""
-    rows = np.loadtxt(Path(path) / "semeion.data", dtype=np.float32)
-    ink = rows[:, :256].reshape(-1, 16, 16)
-    return np.round(255 * (1 - ink)).astype(np.uint8), rows[:, 256:].argmax(axis=1)
-
-
-LOADERS = {"usps": load_usps, "semeion": load_semeion}
 
 
 def read_as_files(classifier, images, show_dir=None):

@@ -46,7 +46,7 @@ def test_predict_reads_each_format_and_answers_right(digit_files):
     assert [a["digit"] for a in answers] == [label for _, label in digit_files]
     for a in answers:
         assert len(a["top"]) == 3 and a["top"][0]["probability"] >= a["top"][1]["probability"]
-        assert a["probability"] > 0.5 and not a["low_confidence"]
+        assert a["probability"] > 0.5 and a["reason"] is None
 
 
 def test_predict_plain_output(digit_files):
@@ -128,14 +128,14 @@ def test_odd_but_valid_images_are_read_right(mnist, tmp_path):
     assert [a["digit"] for a in json.loads(result.stdout)] == [int(y) for y in y_test[:3]]
 
 
-def test_blank_images_are_reported_as_low_confidence(tmp_path):
+def test_blank_images_are_reported_as_no_digit(tmp_path):
     for name, value in [("white.png", 255), ("black.png", 0)]:
         Image.new("L", (100, 100), value).save(tmp_path / name)
     result = run_cli("predict", INT8, tmp_path / "white.png", tmp_path / "black.png", "--json")
     assert result.returncode == 0
-    assert all(a["low_confidence"] for a in json.loads(result.stdout))
+    assert all(a["digit"] is None and a["reason"] == "no digit found" for a in json.loads(result.stdout))
     plain = run_cli("predict", INT8, tmp_path / "white.png")
-    assert "low confidence" in plain.stdout
+    assert plain.stdout.strip() == f"{tmp_path / 'white.png'}: no digit found"
 
 
 def test_show_writes_the_image_the_model_saw(digit_files, tmp_path):

@@ -23,9 +23,9 @@ def test_a_drawing_gets_the_answer_predict_gives_for_the_same_picture_saved_as_a
     for stroke, digit in ((ONE, 1), (SEVEN, 7)):
         pixels = render_stroke(stroke, blank_canvas())
         Image.fromarray(pixels, "RGBA").save(tmp_path / f"{digit}.png")
-        image, probabilities = read_drawing(pixels, classifier)
+        image, probabilities, verdict = read_drawing(pixels, classifier)
         [from_file] = classifier.predict_files([tmp_path / f"{digit}.png"], top=10)
-        assert from_file["digit"] == int(probabilities.argmax()) == digit
+        assert from_file["digit"] == verdict["digit"] == int(probabilities.argmax()) == digit
         assert np.allclose([from_file["top"][0]["probability"]], probabilities.max())
         assert image.shape == (28, 28) and image.dtype == np.uint8
 
@@ -51,3 +51,10 @@ def test_a_blank_pad_holds_no_digit():
     pad = DrawingPad(INT8)
     pad.drawing = encode_png(blank_canvas())
     assert pad.prediction == -1 and not pad.image.any() and len(pad.probabilities) == 10
+    assert pad.reason == "no digit found"
+
+
+def test_a_scribble_on_the_pad_is_not_a_digit():
+    pad = DrawingPad(INT8)
+    pad.draw_stroke([(40, 40), (240, 240), (40, 240), (240, 40), (140, 20), (140, 260), (20, 140), (260, 140)])
+    assert pad.prediction == -1 and pad.reason == "not a digit" and len(pad.probabilities) == 10

@@ -49,16 +49,68 @@ def test_exported_contract_raw_pixels_in_probabilities_out(exported, mnist):
 def test_saved_model_serves_raw_pixels(exported, mnist):
     import tensorflow as tf
 
+    from lenet_keras.calibrate import softmax
     from lenet_keras.evaluate import load_model, predict_logits
+    from lenet_keras.pipeline import split_outputs
 
     _, (x_test, _) = mnist
+    refusal = json.loads((SHIPPED / "metrics.json").read_text())["refusal"]
     serve = tf.saved_model.load(str(exported["paths"]["saved_model"])).signatures["serve"]
-    probs = next(iter(serve(tf.constant(x_test[:64, ..., None], tf.float32)).values())).numpy()
+    probs, margin = split_outputs([t.numpy() for t in serve(tf.constant(x_test[:64, ..., None], tf.float32)).values()])
     logits = predict_logits(load_model(SHIPPED / "lenet5.keras"), x_test[:64])
-    np.testing.assert_allclose(probs, tf.nn.softmax(logits).numpy(), atol=1e-5)
+    np.testing.assert_allclose(probs, softmax(logits, refusal["temperature"]), atol=1e-5)
+    np.testing.assert_allclose(margin, probs.max(axis=1) - refusal["threshold"], atol=1e-6)
 
 
-@pytest.mark.parametrize("failing", ["int8", "onnx"])
+def test_every_export_carries_the_refusal_rule(exported, mnist):
+    """The same digit_margin from TFLite (float and int8), ONNX and the SavedModel, on digits and non-digits."""
+    from lenet_keras.negatives import make_negatives
+    from lenet_keras.pipeline import onnx_outputs
+    from lenet_keras.runtime.tflite import TFLiteClassifier
+
+    _, (x_test, y_test) = mnist
+    others, _ = make_negatives(200, seed=99, held_out=True)
+    pixels = np.concatenate([x_test[:300], others])[..., None]
+    float32 = TFLiteClassifier(exported["paths"]["float32"]).digit_margin(pixels)
+    _, onnx = onnx_outputs(exported["paths"]["onnx"], pixels)
+    np.testing.assert_allclose(onnx, float32, atol=1e-5)
+    int8 = TFLiteClassifier(exported["paths"]["int8"]).digit_margin(pixels)
+    assert np.mean((int8 < 0) == (float32 < 0)) >= 0.99
+    rows = {r["format"]: r for r in exported["rows"]}
+    assert all(rows[f]["refused_digits"] <= 0.01 for f in ("savedmodel", "tflite_float32", "tflite_int8", "onnx"))
+
+
+def test_the_release_loads_with_plain_keras_in_a_session_without_lenet_keras(mnist_dir):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, keras\n"
+        "model = keras.saving.load_model(sys.argv[1])\n"  # the standard call, compile included
+        "x = np.load(sys.argv[2])\n"
+        "x = np.pad(x, ((0, 0), (2, 2), (2, 2))) * (1.275 / 255) - 0.1\n"  # what lenet_keras.preprocess does
+        "print(' '.join(map(str, model.predict(x[..., None], verbose=0).argmax(axis=1))))\n"
+        "assert model.loss is not None and not any(name.startswith('lenet_keras') for name in sys.modules)\n"
+    )
+    from lenet_keras.evaluate import load_model, predict_logits
+    from lenet_keras.idx import load_mnist
+
+    _, (x_test, _) = load_mnist(mnist_dir)
+    images = Path(os.environ.get("TMPDIR", "/tmp")) / f"lenet-plain-keras-{os.getpid()}.npy"
+    np.save(images, x_test[:500])
+    try:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(SHIPPED / "lenet5.keras"), str(images)],
+            capture_output=True, text=True, env=env, cwd="/", check=False,
+        )
+    finally:
+        images.unlink(missing_ok=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    plain = [int(d) for d in result.stdout.split()]
+    assert plain == predict_logits(load_model(SHIPPED / "lenet5.keras"), x_test[:500]).argmax(axis=1).tolist()
+
+
 def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch, failing):
     import keras
 
@@ -88,7 +140,7 @@ def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch
 
 def test_shipped_models_reach_their_recorded_accuracy(mnist):
     """The committed TFLite and ONNX release, run without TensorFlow, still scores what parity.json records."""
-    from lenet_keras.pipeline import onnx_probabilities
+    from lenet_keras.pipeline import onnx_outputs
     from lenet_keras.runtime.tflite import TFLiteClassifier
 
     _, (x_test, y_test) = mnist
@@ -101,7 +153,7 @@ def test_shipped_models_reach_their_recorded_accuracy(mnist):
         accuracy = float((TFLiteClassifier(path, num_threads=2).predict(x_test)[0] == y_test).mean())
         assert accuracy == pytest.approx(recorded[f"tflite_{name}"]["test_accuracy"], abs=5e-4), name
         assert os.path.getsize(path) == recorded[f"tflite_{name}"]["size_bytes"]
-    onnx_pred = onnx_probabilities(SHIPPED / "lenet5.onnx", x_test[..., None]).argmax(axis=1)
+    onnx_pred = onnx_outputs(SHIPPED / "lenet5.onnx", x_test[..., None])[0].argmax(axis=1)
     assert float((onnx_pred == y_test).mean()) == pytest.approx(recorded["onnx"]["test_accuracy"], abs=5e-4)
     assert os.path.getsize(SHIPPED / "lenet5.onnx") == recorded["onnx"]["size_bytes"]
 
@@ -123,7 +175,7 @@ def test_onnx_runtime_gives_what_the_serving_model_gives(variant, tmp_path, mnis
 
     from lenet_keras import export
     from lenet_keras.model import ModelConfig, build_lenet5
-    from lenet_keras.pipeline import onnx_probabilities
+    from lenet_keras.pipeline import onnx_outputs
     from lenet_keras.serving import make_serving_model
 
     keras.utils.set_random_seed(1)
@@ -138,7 +190,7 @@ def test_onnx_runtime_gives_what_the_serving_model_gives(variant, tmp_path, mnis
     pixels = x_test[:64, ..., None].astype(np.float32)
     expected = make_serving_model(model)(pixels).numpy()
     for batch in (64, 1, 7):  # dynamic batch
-        np.testing.assert_allclose(onnx_probabilities(path, pixels[:batch]), expected[:batch], atol=1e-5)
+        np.testing.assert_allclose(onnx_outputs(path, pixels[:batch])[0], expected[:batch], atol=1e-5)
 
 
 def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from lenet_keras.runtime.images import load_image
-from lenet_keras.runtime.tflite import TFLiteClassifier
+from lenet_keras.runtime.tflite import LOW_CONFIDENCE, TFLiteClassifier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,14 +102,19 @@ def test_predict_files(models, tmp_path):
     digit, blank = classifier.predict_files([tmp_path / "one.png", tmp_path / "blank.png"], top=3)
     expected = models["tf"](load_image(tmp_path / "one.png"))[0]
     assert digit["file"] == str(tmp_path / "one.png")
-    assert digit["digit"] == expected.argmax() and digit["probability"] == pytest.approx(expected.max(), abs=1e-5)
     assert [t["digit"] for t in digit["top"]] == list(np.argsort(expected)[::-1][:3])
-    assert digit["low_confidence"] == (expected.max() < 0.5)
-    assert blank["low_confidence"] and len(blank["top"]) == 3
+    assert digit["top"][0]["probability"] == pytest.approx(expected.max(), abs=1e-5)
+    # A model without a digit_margin output (this test's) refuses below LOW_CONFIDENCE.
+    assert not classifier.knows_non_digits
+    if expected.max() >= LOW_CONFIDENCE:
+        assert digit["digit"] == expected.argmax() and digit["reason"] is None
+    else:
+        assert digit["digit"] is None and digit["reason"] == "not a digit"
+    assert blank["digit"] is None and blank["reason"] == "no digit found" and len(blank["top"]) == 3
     sure = TFLiteClassifier(models["folder"] / "sure_of_three.tflite")
     digit, blank = sure.predict_files([tmp_path / "one.png", tmp_path / "blank.png"])
-    assert digit["digit"] == blank["digit"] == 3 and blank["probability"] > 0.99
-    assert not digit["low_confidence"] and blank["low_confidence"]  # a blank image is flagged however sure the model
+    assert digit["digit"] == 3 and blank["top"][0]["digit"] == 3 and blank["top"][0]["probability"] > 0.99
+    assert blank["digit"] is None and blank["reason"] == "no digit found"  # however sure the model is
     with pytest.raises(ValueError, match=r"missing\.png: no such file"):
         classifier.predict_files([tmp_path / "missing.png"])
 

@@ -21,6 +21,7 @@ LINE_LENGTH = 0.75  # of the image's width: a thin run this long is a ruled line
 LINE_GAP = 0.05  # of the image's width: gaps this short in a ruled line are noise
 LINE_SLOPES = np.linspace(-0.1, 0.1, 11)  # ruled lines tilted up to about 6 degrees
 MIN_PIECE = 0.03  # of the digit's main stroke area: smaller pieces near it are specks, not parts of the digit
+MIN_EXTENT = 0.15  # of the digit's main stroke's height or width: shorter pieces near it are specks
 
 
 def _resize(a, shape, resample=Image.Resampling.BILINEAR):
@@ -137,11 +138,18 @@ def _keep_digit(labels, count, strong, photo):
     main = int(np.argmax(score))
     kept = {main}
     box = [top[main], bottom[main], left[main], right[main]]
+    # A piece of the digit (a 5's bar, a stroke past a gap) is judged against the digit, not the image: in a
+    # photo where the digit is small, a bar a tenth of the picture wide was a speck by the image's measure.
+    # A thin flat piece may be the digit's own bar if it lies within the digit's width; a piece of a ruled
+    # line runs past it.
+    piece = has_strong & (area >= MIN_PIECE * area[main]) & (extent >= MIN_EXTENT * extent[main]) & (area >= 2)
+    piece &= ~border | central | (not photo)
     for _ in range(3):  # a piece that joins can bring another into reach
         margin = 0.25 * max(box[1] - box[0], box[3] - box[2]) + 1
+        within = (left >= box[2] - margin) & (right <= box[3] + margin)
         near = (
-            candidate
-            & (area >= MIN_PIECE * area[main])
+            piece
+            & (~(rule & photo) | within)
             & (~border | border[main])
             & (top <= box[1] + margin)
             & (bottom >= box[0] - margin)

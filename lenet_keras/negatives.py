@@ -1,0 +1,123 @@
+"""Images that are not a digit, made here (nothing downloaded), for a model that can say so.
+
+Letters and symbols of several alphabets drawn from the machine's fonts, scribbles, two digits
+overlaid or side by side, and textures, each turned into MNIST's form by `to_mnist`, the path a
+user's image takes. Training (outlier exposure, Hendrycks et al. 2019) gives them a uniform target.
+The fonts are split: TRAINING_FONTS make the training negatives, HELD_OUT_FONTS only the test ones.
+Characters that are a digit's shape in some hand (O and 0, l and 1, S and 5, ...) are left out of both.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from lenet_keras.runtime.images import to_mnist
+
+__all__ = ["CHARACTERS", "font_files", "make_negatives", "KINDS"]
+
+FONTS = Path("/usr/share/fonts")
+TRAINING_FONTS = ("truetype/dejavu", "opentype/urw-base35")  # Debian: fonts-dejavu-core, fonts-urw-base35
+HELD_OUT_FONTS = ("truetype/liberation", "truetype/freefont")  # Debian: fonts-liberation, fonts-freefont-ttf
+# Shapes a person might write for a digit are not negatives: 0 O o D Q, 1 I l i j J | / ! ( ) [ ], 2 Z z,
+# 3 З з, 4 Ч ч y, 5 S s, 6 b G б Ь ь Ъ ъ Ы ы, 7 T, 8 B, 9 g q. What is left is never a digit.
+# Nor is anything tall and narrow (see _like_a_one): a scribble that came out as one stroke is a 1.
+CHARACTERS = (
+    "ACEFHKLMNPRUVWXYacdefhkmnprtuvwx"
+    "+-=×÷%#@&?*<>~$€£^"
+    "ΓΔΘΛΞΠΣΦΨΩαβγδεζηθλμξπστφψω"
+    "БГДЖИЛПФЦШЩЭЮЯвгджилпфцшщэюя"
+)
+KINDS = ("character", "scribble", "two digits", "texture", "blank")
+SHARES = (0.4, 0.25, 0.15, 0.15, 0.05)  # of each kind among the negatives
+CANVAS = 56  # drawn this small, under to_mnist's photo size, so each takes a millisecond, not twenty
+
+
+def font_files(held_out=False):
+    """The font files of one side of the split that exist on this machine (may be empty)."""
+    folders = HELD_OUT_FONTS if held_out else TRAINING_FONTS
+    return sorted(p for folder in folders for p in (FONTS / folder).glob("*") if p.suffix in (".ttf", ".otf"))
+
+
+def _paper(ink):
+    """Ink coverage (H, W) in 0..1 -> a dark-on-white uint8 image, as a user's picture would be."""
+    return np.round(255 * (1 - np.clip(ink, 0, 1))).astype(np.uint8)
+
+
+def _character(rng, fonts):
+    font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), 40) if fonts else ImageFont.load_default(40)
+    text = CHARACTERS[rng.integers(len(CHARACTERS))]
+    canvas = Image.new("L", (CANVAS, CANVAS), 0)
+    ImageDraw.Draw(canvas).text((CANVAS / 2, CANVAS / 2), text, fill=255, font=font, anchor="mm")
+    if canvas.getbbox() is None:  # a font without this character draws nothing, or a box
+        return None
+    angle = rng.uniform(-15, 15)
+    return np.asarray(canvas.rotate(angle, Image.Resampling.BILINEAR), np.float32) / 255
+
+
+def _scribble(rng):
+    """A random pen path with sharp turns: 5 to 8 points (fewer often made a 7), a pen 2 to 5 px wide."""
+    canvas = Image.new("L", (CANVAS, CANVAS), 0)
+    points = [tuple(p) for p in rng.uniform(6, CANVAS - 6, size=(rng.integers(5, 9), 2))]
+    ImageDraw.Draw(canvas).line(points, fill=255, width=int(rng.integers(2, 6)), joint="curve")
+    return np.asarray(canvas, np.float32) / 255
+
+
+def _two_digits(rng, digits, labels):
+    """Two different digits overlaid with a shift, or squeezed side by side: strokes of several digits."""
+    i = rng.integers(len(digits))
+    others = np.flatnonzero(labels != labels[i])
+    a, b = digits[i] / 255.0, digits[others[rng.integers(len(others))]] / 255.0
+    if rng.random() < 0.5:
+        dy, dx = rng.integers(-4, 5, size=2)
+        return np.maximum(a, np.roll(b, (dy, dx), axis=(0, 1)))
+    return np.concatenate([a[:, 4:-4], b[:, 4:-4]], axis=1)
+
+
+def _texture(rng):
+    """Smooth random blobs: ink with no shape."""
+    coarse = rng.random((6, 6)).astype(np.float32)
+    field = np.asarray(Image.fromarray(coarse, "F").resize((CANVAS, CANVAS), Image.Resampling.BICUBIC))
+    return (field > rng.uniform(0.5, 0.8)).astype(np.float32)
+
+
+def _like_a_one(image):
+    """True for a tall, narrow shape (under 9 of 28 columns): whatever drew it, a person could read a 1."""
+    columns = np.flatnonzero(image.max(axis=0) > 64)
+    rows = np.flatnonzero(image.max(axis=1) > 64)
+    return len(columns) == 0 or (columns[-1] - columns[0] < 9 and rows[-1] - rows[0] > 15)
+
+
+def make_negatives(n, seed=0, digits=None, labels=None, held_out=False, kinds=KINDS):
+    """n non-digits in MNIST's form -> (uint8 (n, 28, 28), kind index (n,) into KINDS).
+
+    digits, labels: MNIST-form digits (M, 28, 28) uint8 and their labels, to overlay ("two digits";
+    skipped without them).
+    held_out: draw characters from HELD_OUT_FONTS instead of TRAINING_FONTS.
+    """
+    rng = np.random.default_rng(seed)
+    fonts = font_files(held_out)
+    kinds = [k for k in kinds if k != "two digits" or digits is not None]
+    shares = np.array([SHARES[KINDS.index(k)] for k in kinds])
+    images, kind_index = [], []
+    while len(images) < n:
+        kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())]
+        if kind == "character":
+            ink = _character(rng, fonts)
+        elif kind == "scribble":
+            ink = _scribble(rng)
+        elif kind == "two digits":
+            ink = _two_digits(rng, digits, labels)
+        elif kind == "blank":  # a raw array with no ink, as `predict` never sends but a user's code may
+            images.append(np.zeros((28, 28), np.uint8))
+            kind_index.append(KINDS.index(kind))
+            continue
+        else:
+            ink = _texture(rng)
+        if ink is None or not ink.any():
+            continue
+        image = to_mnist(_paper(ink))
+        if not _like_a_one(image):
+            images.append(image)
+            kind_index.append(KINDS.index(kind))
+    return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.array(kind_index, np.int64)

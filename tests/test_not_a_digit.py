@@ -1,0 +1,65 @@
+""""Not a digit": the project's held-out non-digits are refused, real digits are answered, and every export
+carries the same rule (its digit_margin output)."""
+
+import json
+from pathlib import Path
+
+import nondigits
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from lenet_keras.cli import main
+from lenet_keras.negatives import CHARACTERS, font_files
+from lenet_keras.runtime.tflite import TFLiteClassifier
+
+SHIPPED = Path(__file__).resolve().parents[1] / "saved_models"
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return TFLiteClassifier(SHIPPED / "lenet5_int8.tflite")
+
+
+@pytest.fixture(scope="module")
+def table(int8, mnist):
+    return nondigits.refusal_table(int8, mnist, n=1000)
+
+
+def test_the_shipped_models_carry_a_refusal_rule():
+    for name in ("lenet5_int8.tflite", "lenet5_float32.tflite"):
+        assert TFLiteClassifier(SHIPPED / name).knows_non_digits, name
+
+
+def test_held_out_non_digits_are_refused(table):
+    assert table["held-out non-digits, all kinds"] >= 0.95, table
+
+
+def test_blank_and_noise_pictures_are_refused(table):
+    assert table["blank pictures"] == 1.0 and table["noise pictures (96x96)"] >= 0.95, table
+
+
+def test_real_digits_are_answered(table):
+    assert table["MNIST test digits (refused)"] <= 0.01, table
+
+
+def test_int8_and_float_refuse_the_same_images(int8, mnist):
+    _, (x_test, _) = mnist
+    float32 = TFLiteClassifier(SHIPPED / "lenet5_float32.tflite")
+    same = np.mean((int8.digit_margin(x_test[:3000]) < 0) == (float32.digit_margin(x_test[:3000]) < 0))
+    assert same >= 0.997
+
+
+def test_a_letter_in_an_unseen_font_is_not_a_digit_in_text_and_json(tmp_path, capsys):
+    fonts = font_files(held_out=True)
+    font = ImageFont.truetype(str(fonts[0]), 160) if fonts else ImageFont.load_default(160)
+    image = Image.new("L", (240, 240), 245)
+    ImageDraw.Draw(image).text((120, 120), "K", fill=10, font=font, anchor="mm")
+    path = tmp_path / "letter.png"
+    image.save(path)
+    assert "K" in CHARACTERS
+    assert main(["predict", str(path), "--json", "--top", "3"]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["digit"] is None and result["reason"] == "not a digit" and len(result["top"]) == 3
+    assert main(["predict", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: not a digit  (likeliest: ")

@@ -16,7 +16,7 @@ from lenet_keras.quiet import quiet_kernel  # noqa: E402
 # In a notebook, fd 2's C++ lines would show as red stderr blocks; this runs before TensorFlow is imported.
 quiet_kernel()
 
-__version__ = "1.0.0"
+__version__ = "1.2.0"
 
 _EXPORTS = {
     "load_mnist": "lenet_keras.idx",

@@ -124,6 +124,16 @@ def fold_batch_norm(model):
     return keras.Model(inputs, x, name=model.name)
 
 
+def _divided(dense, temperature):
+    """A copy of the output Dense layer whose logits are divided by the temperature (kernel and bias scaled):
+    the same probabilities as a division before the softmax, without the extra op (about 1 KB of int8 file)."""
+    kernel, bias = (np.asarray(w) for w in dense.get_weights())
+    copy = type(dense).from_config(dense.get_config())
+    copy.build(dense.input.shape)
+    copy.set_weights([kernel / temperature, bias / temperature])
+    return copy
+
+
 class DigitMargin(keras.layers.Layer):
     """(B, 10) probabilities -> (B, 1): the top one less the threshold below which the image is not a digit."""
 
@@ -150,10 +160,11 @@ def make_serving_model(model, calibration=None):
     names = [layer.name for layer in model.layers]
     x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(pixels)  # (B, 14, 14, 6)
     for layer in model.layers[names.index("S2") + 1 :]:  # LeNet-5 is a chain: S2's successors in order
+        if layer is model.layers[-1] and calibration is not None:
+            layer = _divided(layer, calibration["temperature"])  # logits / T, with no op of its own
         x = StaticFlatten(name="flatten")(x) if isinstance(layer, keras.layers.Flatten) else layer(x)
-    if calibration is None:
-        return keras.Model(pixels, keras.layers.Softmax(name="probabilities")(x), name="serving")
-    x = keras.layers.Rescaling(1 / calibration["temperature"], name="temperature")(x)  # logits / T
     probabilities = keras.layers.Softmax(name="probabilities")(x)
+    if calibration is None:
+        return keras.Model(pixels, probabilities, name="serving")
     margin = DigitMargin(calibration["threshold"], name="digit_margin")(probabilities)
     return keras.Model(pixels, [probabilities, margin], name="serving")

@@ -30,7 +30,7 @@ def refusal_table(classifier, mnist, n=2000):
     _, (x_test, y_test) = mnist
     negatives, kinds = make_negatives(n, seed=HELD_OUT_SEED, digits=x_test, labels=y_test, held_out=True)
     refused = np.array([v["digit"] is None for v in classifier.classify(negatives)])
-    table = {f"held-out {KINDS[k]}s": float(refused[kinds == k].mean()) for k in np.unique(kinds)}
+    table = {f"held-out: {KINDS[k]}": float(refused[kinds == k].mean()) for k in np.unique(kinds)}
     table["held-out non-digits, all kinds"] = float(refused.mean())
     noise = np.stack([to_mnist(image) for image in noise_images(100, HELD_OUT_SEED)])
     table["noise pictures (96x96)"] = float(np.mean([v["digit"] is None for v in classifier.classify(noise)]))

@@ -6,7 +6,7 @@ shows the table in the corners, blur, sensor noise and JPEG compression. The ink
 legible. Tuning used MNIST test indices 0-999 (TUNE); the tests and the README's table use
 5000-5999 (REPORT), which the image preparation never saw while it was tuned.
 
-    python -m tests.photos [-n 300] [--fonts 100] [--tune]   # accuracy by condition, shipped int8 model
+    python -m tests.photos [MODEL.tflite] [-n 300] [--fonts 100] [--tune]   # by condition; shipped int8 by default
 """
 
 import io
@@ -219,7 +219,8 @@ def main(argv):
 
     root = Path(__file__).resolve().parents[1]
     mnist = load_mnist(os.environ.get("LENET_MNIST_DIR") or root.parent / "shared" / "data" / "mnist")
-    classifier = TFLiteClassifier(root / "saved_models" / "lenet5_int8.tflite")
+    model = next((a for a in argv if a.endswith(".tflite")), root / "saved_models" / "lenet5_int8.tflite")
+    classifier = TFLiteClassifier(model)
     indices = TUNE if "--tune" in argv else REPORT
     n = int(argv[argv.index("-n") + 1]) if "-n" in argv else 300
     n_fonts = int(argv[argv.index("--fonts") + 1]) if "--fonts" in argv else 100

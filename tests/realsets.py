@@ -39,10 +39,13 @@ def read_as_files(classifier, images, show_dir=None):
 
 
 def score(results, labels):
-    """{"accuracy", "refused", "read"}: a refused digit (digit None) counts as a miss."""
+    """{"accuracy": the top digit right, "answered": the answer right (a refusal counts as a miss), "refused",
+    "read"}."""
+    top = np.array([r["top"][0]["digit"] for r in results])
     digits = np.array([-1 if r["digit"] is None else r["digit"] for r in results])
     return {
-        "accuracy": float(np.mean(digits == labels)),
+        "accuracy": float(np.mean(top == labels)),
+        "answered": float(np.mean(digits == labels)),
         "refused": float(np.mean(digits == -1)),
         "read": len(labels),
     }
@@ -54,16 +57,16 @@ def main(argv):
     model = next((a for a in argv if a.endswith(".tflite")), ROOT / "saved_models" / "lenet5_int8.tflite")
     show = argv[argv.index("--show") + 1] if "--show" in argv else None
     classifier = TFLiteClassifier(model)
-    print(f"| real set ({Path(model).name}) | read correctly | refused |\n| --- | --- | --- |")
+    print(f"| real set ({Path(model).name}) | top digit right | answered right | refused |\n| --- | --- | --- | --- |")
     for name, load in LOADERS.items():
         path = folder(name)
         if path is None:
-            print(f"| {name} | (no copy: set LENET_{name.upper()}_DIR) | |")
+            print(f"| {name} | (no copy: set LENET_{name.upper()}_DIR) | | |")
             continue
         images, labels = load(path)
         results = read_as_files(classifier, images, show_dir=show and Path(show) / name)
         s = score(results, labels)
-        print(f"| {name} ({s['read']:,}) | {s['accuracy']:.1%} | {s['refused']:.1%} |")
+        print(f"| {name} ({s['read']:,}) | {s['accuracy']:.2%} | {s['answered']:.2%} | {s['refused']:.2%} |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from lenet_keras.augment import distort, elastic_field
 from lenet_keras.data import BACKGROUND, DataConfig, compile_ahead, make_datasets, preprocess
 
 SEED = tf.constant([0, 7], tf.int64)
-STILL = DataConfig(rotation=0.0, zoom=0.0, shift=0.0, elastic_alpha=0.0)  # every distortion off
+STILL = DataConfig(rotation=0.0, zoom=0.0, shift=0.0, elastic_alpha=0.0, stretch=0.0, shear=0.0)  # all off
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +85,8 @@ def test_an_epochs_smaller_last_batch_is_distorted_like_the_others(mnist):
     train, _, _ = make_datasets(config, mnist=small)
     batches = list(train)
     assert [len(labels) for _, labels in batches] == [300, 300, 200]
-    labels = np.concatenate([labels.numpy() for _, labels in batches])
-    assert sorted(labels) == sorted(np.concatenate([labels.numpy() for _, labels in plain]))
+    labels = np.concatenate([labels.numpy().argmax(axis=1) for _, labels in batches])  # one-hot targets
+    assert sorted(labels) == sorted(np.concatenate([labels.numpy().argmax(axis=1) for _, labels in plain]))
     last = batches[-1][0].numpy()
     assert not np.isclose(last, BACKGROUND).all(axis=(1, 2, 3)).any()  # no blank padding image came out
     undistorted = {image.tobytes() for images, _ in plain for image in images.numpy()}
@@ -100,3 +100,23 @@ def test_compile_ahead_compiles_the_training_distortion_once_in_the_background()
     thread.join(timeout=60)
     assert not thread.is_alive()
     assert compile_ahead(DataConfig(augment=False)) is None
+
+
+def test_slant_and_stretch_tilt_and_widen_a_bar():
+    """A vertical bar under shear alone leans (its top and bottom move apart); under stretch alone it widens
+    or narrows but stays upright."""
+    bar = np.full((16, 32, 32, 1), BACKGROUND, np.float32)
+    bar[:, 6:26, 15:17] = 1.0
+    bar = tf.constant(bar)
+
+    def columns(images, rows):
+        ink = images.numpy()[:, rows, :, 0] > 0.5
+        return np.array([np.flatnonzero(i.any(axis=0)).mean() for i in ink])
+
+    slanted = distort(bar, replace(STILL, shear=20.0), SEED)
+    lean = np.abs(columns(slanted, slice(6, 10)) - columns(slanted, slice(22, 26)))
+    assert lean.max() > 2.0 and lean.min() >= 0.0
+    widths = (distort(bar, replace(STILL, stretch=0.5), SEED).numpy()[:, 16, :, 0] > 0.2).sum(axis=1)
+    assert widths.max() > widths.min()  # a different width for different images
+    stretched = distort(bar, replace(STILL, stretch=0.5), SEED)
+    np.testing.assert_allclose(columns(stretched, slice(6, 10)), columns(stretched, slice(22, 26)), atol=0.6)

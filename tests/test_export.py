@@ -24,7 +24,7 @@ def test_parity_with_keras_on_the_full_test_set(exported):
     assert rows["savedmodel"]["agreement_with_keras"] == 1.0
     assert rows["tflite_float32"]["agreement_with_keras"] >= 0.999
     assert abs(rows["tflite_int8"]["test_accuracy"] - rows["tflite_float32"]["test_accuracy"]) <= 0.001
-    assert rows["tflite_int8"]["size_bytes"] <= 70_000
+    assert rows["tflite_int8"]["size_bytes"] <= 71_000  # 69,568 B in 1.1; the digit_margin output adds 0.8 KB
     assert rows["onnx"]["agreement_with_keras"] >= 0.999
     assert "tflite_int8" in exported["table"]
     assert json.loads((exported["paths"]["int8"].parent / "parity.json").read_text())["rows"] == exported["rows"]

@@ -1,0 +1,49 @@
+"""Non-digits for outlier exposure (negatives.py) and the targets they train towards."""
+
+import numpy as np
+
+from lenet_keras.data import DataConfig, targets, with_negatives
+from lenet_keras.negatives import CHARACTERS, KINDS, font_files, make_negatives
+
+
+def test_targets_are_one_hot_for_digits_and_uniform_for_non_digits():
+    t = targets(np.array([3, -1, 0]))
+    np.testing.assert_array_equal(t[0], np.eye(10)[3])
+    np.testing.assert_allclose(t[1], np.full(10, 0.1))
+    assert t.dtype == np.float32 and t.sum(axis=1).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_the_same_seed_gives_the_same_non_digits_in_mnist_form(mnist):
+    _, (x_test, y_test) = mnist
+    first, kinds = make_negatives(60, seed=5, digits=x_test[:100], labels=y_test[:100])
+    again, _ = make_negatives(60, seed=5, digits=x_test[:100], labels=y_test[:100])
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (60, 28, 28) and first.dtype == np.uint8
+    assert set(kinds.tolist()) <= set(range(len(KINDS))) and len(set(kinds.tolist())) >= 3
+    inked = first[first.reshape(60, -1).any(axis=1)]
+    assert (inked.max(axis=(1, 2)) > 200).all()  # full ink, as to_mnist makes it
+    for image in inked:  # fitted into MNIST's 20x20 box (with LANCZOS's faint fringe)
+        rows, columns = np.flatnonzero(image.max(axis=1) > 64), np.flatnonzero(image.max(axis=0) > 64)
+        assert max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1 <= 21
+
+
+def test_nothing_tall_and_narrow_passes_for_a_non_digit(mnist):
+    """A 1 is a tall narrow stroke; a scribble or a character drawn like one is never a negative."""
+    negatives, _ = make_negatives(200, seed=1)
+    for image in negatives[negatives.reshape(len(negatives), -1).any(axis=1)]:
+        columns, rows = np.flatnonzero(image.max(axis=0) > 64), np.flatnonzero(image.max(axis=1) > 64)
+        assert columns[-1] - columns[0] >= 9 or rows[-1] - rows[0] <= 15
+
+
+def test_training_and_held_out_fonts_do_not_overlap():
+    training, held_out = set(font_files()), set(font_files(held_out=True))
+    assert not training & held_out
+    assert not set("0123456789OoIl|SsZzBgq") & set(CHARACTERS)  # nothing a digit could be written as
+
+
+def test_with_negatives_adds_them_with_the_label_minus_one(mnist):
+    (x_train, y_train), _ = mnist
+    x, y = with_negatives(x_train[:500], y_train[:500], DataConfig(negatives=40))
+    assert len(x) == len(y) == 540 and (y[500:] == -1).all() and (y[:500] == y_train[:500]).all()
+    same_x, _ = with_negatives(x_train[:500], y_train[:500], DataConfig(negatives=0))
+    assert len(same_x) == 500

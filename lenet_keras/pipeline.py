@@ -159,7 +159,9 @@ def _export_and_check(model_path, out, data_dir, mnist):
 
     model = ev.load_model(model_path)
     (x_train, _), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)
-    metrics = ev.read_json(out / "metrics.json") if (out / "metrics.json").is_file() else {}
+    # The calibration belongs to the model: it is read from the metrics.json beside the model file.
+    beside = model_path.parent / "metrics.json"
+    metrics = ev.read_json(beside) if beside.is_file() else {}
     paths = export_all(model, out, calibration_images=x_train, refusal=metrics.get("refusal"))
 
     keras_pred = ev.predict_logits(model, x_test).argmax(axis=1)

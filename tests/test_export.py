@@ -111,6 +111,7 @@ def test_the_release_loads_with_plain_keras_in_a_session_without_lenet_keras(mni
     assert plain == predict_logits(load_model(SHIPPED / "lenet5.keras"), x_test[:500]).argmax(axis=1).tolist()
 
 
+@pytest.mark.parametrize("failing", ["int8", "onnx"])
 def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch, failing):
     import keras
 
@@ -126,7 +127,7 @@ def test_failed_export_leaves_previous_artifacts_untouched(tmp_path, monkeypatch
             raise RuntimeError("converter crashed")
         return b"new tflite model"
 
-    def fail_onnx(model, path):
+    def fail_onnx(model, path, refusal=None):
         raise RuntimeError("converter crashed")
 
     monkeypatch.setattr(export, "convert_tflite", convert)

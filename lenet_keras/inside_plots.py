@@ -105,3 +105,11 @@ def plot_verdicts(images, seen, verdicts, title):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_read(images, classifier, title):
+    """Each picture above the 28x28 image `to_mnist` makes of it, titled with the classifier's verdict."""
+    from lenet_keras.runtime.images import to_mnist
+
+    seen = np.stack([to_mnist(image) for image in images])
+    return plot_verdicts(images, seen, classifier.classify(seen), title)

@@ -133,9 +133,12 @@ def cmd_predict(args):
         return
     for r in results:
         guesses = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in r["top"])
-        answer = guesses if r["digit"] is not None else f"{r['reason']}" + (
-            "" if r["reason"] == "no digit found" else f"  (likeliest: {guesses})"
-        )
+        if r["digit"] is not None:
+            answer = guesses
+        elif r["reason"] == "not a digit":
+            answer = f"not a digit  (likeliest: {guesses})"
+        else:
+            answer = r["reason"]  # no digit found: the candidates of a blank image mean nothing
         shown = f"  (the model saw {r['shown']})" if "shown" in r else ""
         print(f"{r['file']}: {answer}{shown}")
 

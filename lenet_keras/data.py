@@ -121,11 +121,11 @@ def _augmentation(config):
 
     def augment(images, seed):
         geometry_seed, pen_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        images = distort(images, config, geometry_seed) if config.pen else distort(images, config, seed)
+        images = distort(images, config, geometry_seed)
         if not config.pen:
             return images
-        ink = (images - BACKGROUND) / (FOREGROUND - BACKGROUND)
-        return vary_pen(ink, config.pen, pen_seed) * (FOREGROUND - BACKGROUND) + BACKGROUND
+        span = FOREGROUND - BACKGROUND  # pen.py works on ink in 0..1
+        return vary_pen((images - BACKGROUND) / span, config.pen, pen_seed) * span + BACKGROUND
 
     return augment
 

@@ -8,7 +8,6 @@ the path `lenet-keras predict` takes. The folders come from $LENET_USPS_DIR and 
     python -m tests.realsets [MODEL.tflite] [--show DIR]   # accuracy per set, shipped int8 model by default
 """
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -16,15 +15,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lenet_keras.devsets import LOADERS, load_semeion, load_usps  # noqa: F401  (re-exported for the tests)
+from lenet_keras.devsets import LOADERS, dev_folder, load_semeion, load_usps  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
 def folder(name):
-    """The dev set's folder, or None when this machine has no copy."""
-    path = Path(os.environ.get(f"LENET_{name.upper()}_DIR") or SHARED / name)
+    """The dev set's folder ($LENET_<NAME>_DIR, else ../shared/data/<name>), or None when this machine has none."""
+    path = dev_folder(name) or SHARED / name
     return path if path.is_dir() else None
 
 

@@ -46,6 +46,15 @@ def test_a_bold_0_that_fills_a_small_frame_reads_0(classifier):
     assert _read(classifier, np.asarray(image)) == 0
 
 
+def test_a_small_solid_blob_is_narrowed_not_erased():
+    """Before: a 7x6 px dot of marker ink measured 4.3 px wide, and the filter that narrows bold strokes to
+    MNIST's pen was as wide as the dot: nothing was left, and to_mnist raised IndexError."""
+    image = Image.new("L", (56, 56), 255)
+    ImageDraw.Draw(image).ellipse((25, 25, 31, 30), fill=0)
+    seen = to_mnist(np.asarray(image))
+    assert seen.max() > 127  # the dot is still there, scaled to the 20 px box
+
+
 def test_a_digit_cropped_to_its_box_reads_like_the_same_digit_with_a_margin(mnist, classifier):
     _, (x_test, y_test) = mnist
     indices = list(range(5000, 5100))

@@ -42,7 +42,12 @@ def match_pen(ink):
         k = 2 * int(round((target - width) / 2)) + 1  # odd, so the stroke stays where it was
         return rank_filter(np.pad(ink, k // 2), k, np.max)  # padded: room for the strokes to grow
     if width > THICK * target:
+        # A small solid blob (a dot drawn with a marker) measures as wide as itself: a filter that wide would
+        # erase it all. Narrow it only as far as its strokes survive (keep half their ink's strength).
         k = 2 * int(round((width - BOLD_TARGET * target) / 2)) + 1
-        return rank_filter(ink, k, np.min)
+        for k in range(k, 1, -2):
+            narrowed = rank_filter(ink, k, np.min)
+            if narrowed.max() >= 0.5 * float(ink.max()):
+                return narrowed
     return ink
 

@@ -13,7 +13,7 @@ __all__ = ["find_ink"]
 
 CLEAN_SIZE = 320  # long side at which the ink is found; the digit ends up 20 px tall, so this is plenty
 LIGHT_SIZE = 64  # long side at which the paper's brightness is estimated; light changes slowly
-SMALL = 64  # images under this on the long side are arrays or thumbnails, not photos: no light or ruled lines
+SMALL = 64  # images under this on the long side are arrays or thumbnails, not photos: no ruled lines
 LIGHT_WINDOW = 0.5  # of the image's long side: wider than any stroke, so the opening keeps paper only
 EVEN_LIGHT = 2.0  # of 255: paper whose level varies less than this (median deviation) is evenly lit
 MIN_CONTRAST = 12.0  # of 255: less than this between ink and paper is a blank image (UCI's 0-16 digits are not)
@@ -171,15 +171,17 @@ def find_ink(x):
     scale = min(1.0, CLEAN_SIZE / max(x.shape))
     if scale < 1:
         x = _resize(x, (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))), Image.Resampling.BOX)
-    small = max(x.shape) < SMALL  # an array or a thumbnail, not a photo: one paper level, no ruled lines
+    small = max(x.shape) < SMALL  # an array or a thumbnail, not a photo: no ruled lines, no border clutter
     # A small image is often a tight crop whose digit covers most of the border (USPS's and Semeion's scans:
-    # 47 of USPS's 89 misreads came out blank when the border's median was taken for the paper), so the
-    # paper is the darker side of Otsu's split of the whole image.
-    paper = np.full(x.shape, _paper_of_small(x), np.float32) if small else paper_level(x)
+    # 47 of USPS's 89 misreads came out blank when the border's median was taken for the paper), so its evenly
+    # lit paper is the darker side of Otsu's split of the whole image. Unevenly lit, it is evened out as a
+    # photo is: taken as one level, a slope of light (fog, a shadow over a thumbnail) passed for the paper's
+    # noise, so high that no ink counted as strong (6 of 100 foggy MNIST digits came out blank).
+    paper = paper_level(x)
     sample = paper[::4, ::4]  # medians of a smooth map: every 4th pixel says the same, sooner
     level = float(np.median(sample))
     if float(np.median(np.abs(sample - level))) < EVEN_LIGHT:  # evenly lit: one level, so ink on the border stays ink
-        paper = np.full(x.shape, level, np.float32)
+        paper = np.full(x.shape, _paper_of_small(x) if small else level, np.float32)
     contrast = x - paper  # ink above the local paper, in grey levels
     if float(contrast.max()) < MIN_CONTRAST:  # white or black paper, unevenly lit or not, or faint noise
         return np.zeros(x.shape, np.float32)

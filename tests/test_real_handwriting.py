@@ -92,6 +92,25 @@ def test_a_5_whose_bar_is_not_joined_keeps_its_bar(classifier):
     assert _read(classifier, np.asarray(image)) == 5
 
 
+def test_grey_specks_around_a_digit_are_not_taken_for_its_pieces(mnist, classifier):
+    """Before: any piece near the digit and big enough for it joined it, grey spatter too, so the box grew and
+    the digit shrank: 97 of these 100 changed and 88% read right. A piece must now be as dark as the digit."""
+    from PIL import ImageFilter
+
+    _, (x_test, y_test) = mnist
+    indices = list(range(5000, 5100))
+    rng = np.random.default_rng(0)
+    spattered = []
+    for i in indices:
+        away = np.asarray(Image.fromarray(x_test[i]).filter(ImageFilter.MaxFilter(5))) == 0  # not touching it
+        dots = Image.fromarray(((rng.random((28, 28)) < 0.03) & away).astype(np.uint8) * 150)
+        spattered.append(np.maximum(x_test[i], np.asarray(dots.filter(ImageFilter.MaxFilter(3)))))
+    seen = np.stack([to_mnist(image) for image in spattered])
+    clean = np.stack([to_mnist(x_test[i]) for i in indices])
+    assert np.mean(np.abs(seen.astype(int) - clean).max(axis=(1, 2)) <= 40) >= 0.95  # the digit as without them
+    assert np.mean(classifier.predict(seen)[0] == y_test[indices]) >= 0.97
+
+
 def test_a_blank_image_is_no_digit_in_text_json_and_python(tmp_path, capsys, classifier):
     blank = tmp_path / "blank.png"
     Image.new("L", (300, 200), 240).save(blank)

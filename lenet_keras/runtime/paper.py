@@ -22,6 +22,7 @@ LINE_GAP = 0.05  # of the image's width: gaps this short in a ruled line are noi
 LINE_SLOPES = np.linspace(-0.1, 0.1, 11)  # ruled lines tilted up to about 6 degrees
 MIN_PIECE = 0.03  # of the digit's main stroke area: smaller pieces near it are specks, not parts of the digit
 MIN_EXTENT = 0.15  # of the digit's main stroke's height or width: shorter pieces near it are specks
+PIECE_INK = 0.75  # of the digit's darkest ink: a piece near it whose darkest ink is fainter is a stain, not a stroke
 
 
 def _resize(a, shape, resample=Image.Resampling.BILINEAR):
@@ -102,7 +103,7 @@ def _line_width(h):
     return max(2, round(0.015 * h))
 
 
-def _keep_digit(labels, count, strong, photo):
+def _keep_digit(labels, count, strong, ink, photo):
     """Labels of the digit: the heaviest component with strong ink, preferring one off the border, plus
     sizeable components near it (a 4 or a 5 often comes in pieces). In a photo, a component on the border
     must reach into the middle of the image: the table in a corner, a shadow or a page edge does not."""
@@ -112,6 +113,9 @@ def _keep_digit(labels, count, strong, photo):
     flat = labels.ravel()
     area = np.bincount(flat, minlength=count + 1)[1:]
     has_strong = np.bincount(flat, weights=strong.ravel(), minlength=count + 1)[1:] > 0
+    peak = np.zeros(count + 1, np.float32)
+    np.maximum.at(peak, flat, ink.ravel())
+    peak = peak[1:]
     ys, xs = np.indices(labels.shape)
     top = np.full(count + 1, h)
     bottom = np.full(count + 1, -1)
@@ -143,6 +147,8 @@ def _keep_digit(labels, count, strong, photo):
     # A thin flat piece may be the digit's own bar if it lies within the digit's width; a piece of a ruled
     # line runs past it.
     piece = has_strong & (area >= MIN_PIECE * area[main]) & (extent >= MIN_EXTENT * extent[main]) & (area >= 2)
+    # A piece of the digit was written with the digit's pen: a spatter of grey dots or noise is fainter.
+    piece &= peak >= PIECE_INK * peak[main]
     piece &= ~border | central | (not photo)
     for _ in range(3):  # a piece that joins can bring another into reach
         margin = 0.25 * max(box[1] - box[0], box[3] - box[2]) + 1
@@ -197,7 +203,7 @@ def find_ink(x):
     if not small:
         weak &= ~_ruled_lines(weak) & ~_ruled_lines(weak.T).T
     labels, count = label(weak)
-    kept = np.isin(labels, _keep_digit(labels, count, strong, photo=not small))
+    kept = np.isin(labels, _keep_digit(labels, count, strong, ink, photo=not small))
     if not kept.any():
         return np.zeros(x.shape, np.float32)
     r = 1 + max(x.shape) // 64  # the anti-aliased edge of a stroke, below the threshold, belongs to it

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lenet_keras.runtime.masks import dilate, label
+from lenet_keras.runtime.masks import dilate, label, thin_part
 
 ndimage = pytest.importorskip("scipy.ndimage")
 
@@ -26,3 +26,13 @@ def test_dilate_matches_scipy(r):
     mask = np.random.default_rng(r).random((40, 31)) < 0.02
     expected = ndimage.binary_dilation(mask, structure=np.ones((2 * r + 1, 2 * r + 1)))
     assert np.array_equal(dilate(mask, r), expected)
+
+
+def test_thin_part_is_the_1px_lines_and_no_wider_stroke():
+    mask = np.zeros((20, 20), bool)
+    mask[2, 1:19] = True  # a 1-px line
+    mask[6:8, 1:19] = True  # a 2-px stroke
+    np.fill_diagonal(mask[10:, :10], True)  # a 1-px diagonal, 8-connected
+    thin = thin_part(mask)
+    assert thin[2, 1:19].all() and not thin[6:8].any()
+    assert thin[10:, :10][np.eye(10, dtype=bool)].all()

@@ -81,3 +81,13 @@ def rank_filter(a, k, reduce):
         pad[axis] = (r, r)
         a = reduce(np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="edge"), k, axis=axis), axis=-1)
     return a
+
+
+def thin_part(mask):
+    """The pixels of a bool mask on lines 1 px wide: those that no 2x2 block of the mask covers."""
+    block = mask[:-1, :-1] & mask[1:, :-1] & mask[:-1, 1:] & mask[1:, 1:]  # top-left corners of full 2x2 blocks
+    covered = np.zeros_like(mask)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            covered[dy : dy + block.shape[0], dx : dx + block.shape[1]] |= block
+    return mask & ~covered

@@ -44,8 +44,8 @@ def match_pen(ink):
     if width > THICK * target:
         # A small solid blob (a dot drawn with a marker) measures as wide as itself: a filter that wide would
         # erase it all. Narrow it only as far as its strokes survive (keep half their ink's strength).
-        k = 2 * int(round((width - BOLD_TARGET * target) / 2)) + 1
-        for k in range(k, 1, -2):
+        widest = 2 * int(round((width - BOLD_TARGET * target) / 2)) + 1
+        for k in range(widest, 1, -2):
             narrowed = rank_filter(ink, k, np.min)
             if narrowed.max() >= 0.5 * float(ink.max()):
                 return narrowed

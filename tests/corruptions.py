@@ -1,0 +1,115 @@
+"""Corruptions a person reads through, in the manner of MNIST-C (Mu & Gilmer, 2019), approximated here with
+numpy and Pillow on MNIST test digits 5000-5299 as they are (28x28, white on black): noise, blur, affine
+changes, fog, spatter, lines and stripes drawn over the digit, edges only. Each kind has its own seed.
+
+    python -m tests.corruptions [MODEL.tflite]   # top digit right and refused per kind, shipped int8 by default
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+REPORT = range(5000, 5300)  # MNIST test indices, as tests/strokes.py and tests/photos.py report on
+
+
+def _bytes(a):
+    return (np.clip(a, 0, 1) * 255).astype(np.uint8)
+
+
+def _pil(a, edit):
+    return np.asarray(edit(Image.fromarray(_bytes(a))), np.float32) / 255
+
+
+def _affine(a, matrix):
+    return _pil(a, lambda im: im.transform((28, 28), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR))
+
+
+def _zigzag(a, rng):
+    im = Image.fromarray(_bytes(a))
+    top = rng.integers(4, 12)
+    ImageDraw.Draw(im).line([(4 * i, top + (i % 2) * 14) for i in range(8)], fill=255, width=1)
+    return np.asarray(im, np.float32) / 255
+
+
+def _dotted_line(a, rng):
+    im = Image.fromarray(_bytes(a))
+    start, slope = rng.integers(0, 10), rng.uniform(0.4, 0.9)
+    for t in range(0, 28, 3):
+        ImageDraw.Draw(im).point((t, int(start + slope * t)), fill=255)
+    return np.asarray(im, np.float32) / 255
+
+
+def _spatter(a, rng):
+    drops = Image.fromarray(((rng.random((28, 28)) < 0.03) * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(3))
+    return np.maximum(a, 0.6 * np.asarray(drops, np.float32) / 255)
+
+
+def _fog(a, rng):
+    field = Image.fromarray((rng.random((4, 4)) * 255).astype(np.uint8)).resize((28, 28), Image.Resampling.BICUBIC)
+    return a + 0.5 * np.asarray(field, np.float32) / 255
+
+
+def _stripe(a, rng):
+    column = rng.integers(10, 16)
+    b = a.copy()
+    b[:, column : column + 3] = 1 - b[:, column : column + 3]
+    return b
+
+
+def _canny_edges(a, rng):
+    return (_pil(a, lambda im: im.filter(ImageFilter.FIND_EDGES)) > 0.3).astype(np.float32)
+
+
+KINDS = {
+    "identity": lambda a, rng: a,
+    "shot noise": lambda a, rng: rng.poisson(a * 60) / 60,
+    "impulse noise": lambda a, rng: np.where(rng.random(a.shape) < 0.05, rng.integers(0, 2, a.shape), a),
+    "gaussian noise": lambda a, rng: a + rng.normal(0, 0.25, a.shape),
+    "gaussian blur": lambda a, rng: _pil(a, lambda im: im.filter(ImageFilter.GaussianBlur(1.0))),
+    "motion blur": lambda a, rng: sum(np.roll(a, s, axis=1) for s in range(-2, 3)) / 5,
+    "shear": lambda a, rng: _affine(a, (1, 0.4, -5.6, 0, 1, 0)),
+    "scale down": lambda a, rng: _affine(a, (1.6, 0, -8.4, 0, 1.6, -8.4)),
+    "scale up": lambda a, rng: _affine(a, (0.75, 0, 3.5, 0, 0.75, 3.5)),
+    "rotate 30°": lambda a, rng: _pil(a, lambda im: im.rotate(30, Image.Resampling.BILINEAR)),
+    "brightness": lambda a, rng: a + 0.5,
+    "low contrast": lambda a, rng: 0.3 + 0.2 * a,
+    "translate": lambda a, rng: np.roll(a, (4, 4), axis=(0, 1)),
+    "fog": _fog,
+    "spatter": _spatter,
+    "dotted line": _dotted_line,
+    "zigzag": _zigzag,
+    "stripe": _stripe,
+    "canny edges": _canny_edges,
+}
+
+
+def corrupted(kind, digits):
+    """uint8 (N, 28, 28) MNIST digits -> the same digits with one corruption, uint8, seeded by the kind."""
+    rng = np.random.default_rng(list(KINDS).index(kind))
+    return np.stack([_bytes(KINDS[kind](d.astype(np.float32) / 255, rng)) for d in digits])
+
+
+def main(argv):
+    import os
+
+    from lenet_keras.idx import load_mnist
+    from lenet_keras.runtime.images import to_mnist
+    from lenet_keras.runtime.tflite import TFLiteClassifier
+
+    root = Path(__file__).resolve().parents[1]
+    model = next((a for a in argv if a.endswith(".tflite")), root / "saved_models" / "lenet5_int8.tflite")
+    _, (x, y) = load_mnist(os.environ.get("LENET_MNIST_DIR") or root.parent / "shared" / "data" / "mnist")
+    digits, labels = x[list(REPORT)], y[list(REPORT)]
+    classifier = TFLiteClassifier(model)
+    print(f"| corruption ({Path(model).name}) | top digit right | refused |\n| --- | --- | --- |")
+    for kind in KINDS:
+        seen = np.stack([to_mnist(image) for image in corrupted(kind, digits)])
+        top = classifier.predict(seen)[0]
+        refused = np.mean([v["digit"] is None for v in classifier.classify(seen)])
+        print(f"| {kind} | {np.mean(top == labels):.1%} | {refused:.1%} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -54,6 +54,14 @@ def test_a_blank_pad_holds_no_digit():
     assert pad.reason == "no digit found"
 
 
+def test_a_stray_click_on_the_pad_holds_no_digit():
+    """Before: a click that slid a few pixels (a blot little longer than the pen is wide) read "8 (93.8%)";
+    a blot has no strokes to read."""
+    pad = DrawingPad(INT8)
+    pad.draw_stroke([(140, 140), (150, 150)])
+    assert pad.prediction == -1 and pad.reason == "no digit found"
+
+
 def test_a_pad_that_is_not_a_digit_says_so(monkeypatch):
     """The pad shows the classifier's verdict: a drawing its model refuses reads "none (not a digit)"."""
     pad = DrawingPad(INT8)

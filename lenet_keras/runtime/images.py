@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from lenet_keras.runtime.paper import SMALL, find_ink
-from lenet_keras.runtime.strokes import match_pen
+from lenet_keras.runtime.strokes import is_blot, match_pen
 
 __all__ = ["load_image", "load_images", "to_mnist"]
 
@@ -94,7 +94,8 @@ def _paper_is_bright(gray, middle):
 
 
 def to_mnist(array):
-    """Image array (H, W) or (H, W, C) -> uint8 (28, 28) in MNIST's form; all zeros when there is no ink."""
+    """Image array (H, W) or (H, W, C) -> uint8 (28, 28) in MNIST's form; all zeros when there is no ink, or
+    only a solid blot of it."""
     gray = _to_gray(array)
     lo, hi = float(gray.min()), float(gray.max())
     if _paper_is_bright(gray, (lo + hi) / 2):  # a dark digit on bright paper, the usual photo or scan
@@ -102,8 +103,10 @@ def to_mnist(array):
     ink = find_ink(gray)  # 0..1, zero away from the digit: light evened out, ruled lines and specks dropped
     if not (ink > INK_THRESHOLD).any():
         return np.zeros((SIZE, SIZE), np.uint8)
-    box = match_pen(_crop(ink))
-    box = np.ascontiguousarray(_crop(box))
+    box = _crop(ink)
+    if is_blot(box):  # a dot or a blot has no strokes to read: it read "4", "0" or "8" at over 93%
+        return np.zeros((SIZE, SIZE), np.uint8)
+    box = np.ascontiguousarray(_crop(match_pen(box)))
     h, w = box.shape
     size = (max(1, round(w * BOX / max(h, w))), max(1, round(h * BOX / max(h, w))))
     digit = np.asarray(Image.fromarray(box).resize(size, Image.Resampling.LANCZOS))

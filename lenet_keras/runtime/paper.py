@@ -153,7 +153,14 @@ def _keep_digit(labels, count, strong, ink, photo):
     candidate = has_strong & ~speck & (~border | central | (not photo)) & ~(rule & photo)
     if not candidate.any():
         return []
-    score = np.where(candidate, area * np.where(border, 0.1, 1.0), -1.0)
+    if photo:
+        score = area * np.where(border, 0.1, 1.0)
+    else:
+        # In a small image the digit often touches the border (a tight crop, or a stain that joins it and runs
+        # there): a tenth of its area lost to a speck cluster off the border, and the digit was dropped (a
+        # spattered 6 became a grey square). Here the border costs half, and faint ink counts for less.
+        score = area * peak * np.where(border, 0.5, 1.0)
+    score = np.where(candidate, score, -1.0)
     main = int(np.argmax(score))
     kept = {main}
     box = [top[main], bottom[main], left[main], right[main]]

@@ -113,3 +113,17 @@ def plot_read(images, classifier, title):
 
     seen = np.stack([to_mnist(image) for image in images])
     return plot_verdicts(images, seen, classifier.classify(seen), title)
+
+
+def plot_dev_scans(classifier, n=12):
+    """For each dev set this machine has (devsets.dev_folder), its first n scans above what `to_mnist` made of
+    them, titled with the classifier's verdicts; a list of figures, empty without the sets."""
+    from lenet_keras import devsets
+
+    figures = []
+    for name, load in devsets.LOADERS.items():
+        folder = devsets.dev_folder(name)
+        if folder:
+            scans, labels = load(folder)
+            figures.append(plot_read(scans[:n], classifier, f"{name} scans, labels {labels[:n].tolist()}"))
+    return figures

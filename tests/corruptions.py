@@ -58,6 +58,13 @@ def _stripe(a, rng):
     return b
 
 
+def _edge_stripes(a, rng):
+    """MNIST-C's own stripe: the 7 columns at each side inverted, top to bottom."""
+    b = a.copy()
+    b[:, :7], b[:, 21:] = 1 - b[:, :7], 1 - b[:, 21:]
+    return b
+
+
 def _canny_edges(a, rng):
     return (_pil(a, lambda im: im.filter(ImageFilter.FIND_EDGES)) > 0.3).astype(np.float32)
 
@@ -81,6 +88,7 @@ KINDS = {
     "dotted line": _dotted_line,
     "zigzag": _zigzag,
     "stripe": _stripe,
+    "edge stripes": _edge_stripes,
     "canny edges": _canny_edges,
 }
 

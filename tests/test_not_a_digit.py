@@ -7,7 +7,7 @@ from pathlib import Path
 import nondigits
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from lenet_keras.cli import main
 from lenet_keras.negatives import make_negatives
@@ -65,3 +65,18 @@ def test_a_refused_picture_is_not_a_digit_in_text_and_json(int8, tmp_path, capsy
     assert result["probability"] is None and result["top"][0]["probability"] > 0
     assert main(["predict", str(path)]) == 0
     assert capsys.readouterr().out.startswith(f"{path}: not a digit  (likeliest: ")
+
+
+def test_a_dash_or_an_underline_is_no_digit(tmp_path, capsys):
+    """Before: a minus sign and an underline drawn by hand both read "2". Ink over three times as
+    wide as it is tall is no digit: MNIST's widest training digit is 2.5 times, USPS's 2.67."""
+    paths = []
+    for name, (top, bottom) in (("minus.png", (190, 212)), ("underline.png", (300, 308))):
+        page = Image.new("L", (400, 400), 255)
+        ImageDraw.Draw(page).line([(90, top), (200, bottom), (310, top + 4)], fill=30, width=14, joint="curve")
+        page.save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    assert main(["predict", *paths, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["digit"] for r in results] == [None, None]
+    assert [r["reason"] for r in results] == ["no digit found"] * 2

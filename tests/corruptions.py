@@ -1,6 +1,7 @@
 """Corruptions a person reads through, in the manner of MNIST-C (Mu & Gilmer, 2019), approximated here with
 numpy and Pillow on MNIST test digits 5000-5299 as they are (28x28, white on black): noise, blur, affine
-changes, fog, spatter, lines and stripes drawn over the digit, edges only. Each kind has its own seed.
+changes, fog, spatter, lines and stripes drawn over the digit, edges only. Each kind has its own seed. Two kinds
+follow MNIST-C's published code instead: its stripe ("edge stripes") and its zigzag ("zigzag 2 px").
 
     python -m tests.corruptions [MODEL.tflite]   # top digit right and refused per kind, shipped int8 by default
 """
@@ -31,6 +32,32 @@ def _zigzag(a, rng):
     top = rng.integers(4, 12)
     ImageDraw.Draw(im).line([(4 * i, top + (i % 2) * 14) for i in range(8)], fill=255, width=1)
     return np.asarray(im, np.float32) / 255
+
+
+def _line(c0, r0, c1, r1):
+    """MNIST-C's anti-aliased line from column c0 to c1: ink log(1 - d / 2.3) + 1 at d px from it."""
+    cc, rr = np.meshgrid(np.arange(28.0), np.arange(28.0))
+    if c1 == c0:
+        return np.zeros((28, 28))
+    d = np.clip(np.abs(rr - ((r1 - r0) / (c1 - c0) * (cc - c0) + r0)), 0, 2.3 - 1e-10)
+    v = np.clip(np.log(1 - d / 2.3) + 1, 0, 1)
+    v[:, : int(np.floor(c0))], v[:, int(np.ceil(c1)) :] = 0, 0
+    return v
+
+
+def _zigzag_2px(a, rng):
+    """MNIST-C's own zigzag: teeth 2 px high every 2 px along a line from column 2 to 25, slightly tilted."""
+    r0 = rng.integers(0, 27)
+    r1 = r0 + rng.integers(-5, 5)
+    theta = np.arctan((r1 - r0) / 23)
+    length = 23 / np.cos(theta)
+    points = [(0.0, 0.0)] + [((2 * i + 1) * 2.0, (-1) ** i * 2.0) for i in range(int((length - 2) // 4) + 1)]
+    points.append((length, 0.0))
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    cs, rs = rotation @ np.array(points).T + np.array([[2.0], [r0]])
+    for i in range(1, len(cs)):
+        a = np.clip(a + _line(cs[i - 1], rs[i - 1], cs[i], rs[i]), 0, 1)
+    return a
 
 
 def _dotted_line(a, rng):
@@ -88,8 +115,10 @@ KINDS = {
     "dotted line": _dotted_line,
     "zigzag": _zigzag,
     "stripe": _stripe,
-    "edge stripes": _edge_stripes,
     "canny edges": _canny_edges,
+    # MNIST-C's own definitions of two kinds (added last, so the kinds above keep their seeds)
+    "edge stripes": _edge_stripes,
+    "zigzag 2 px": _zigzag_2px,
 }
 
 

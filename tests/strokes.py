@@ -73,6 +73,18 @@ def frame_filling(image, size=64):
     return 255 - np.asarray(Image.fromarray(box).resize((size, size), Image.Resampling.BICUBIC))
 
 
+def form_cell(image, size=48, frame=2, margin=2, tight=False):
+    """The digit with a 3-px pen in a cell cut from a form with its frame: `frame` px of dark line at each
+    side, `margin` px of paper inside it; `tight`, the digit reaches the frame."""
+    inner = size - 2 * frame - 2 * margin
+    cell = np.full((size, size), 255, np.uint8)
+    cell[frame + margin : frame + margin + inner, frame + margin : frame + margin + inner] = pen_digit(
+        image, inner, 3, margin=0.05 if tight else 0.15
+    )
+    cell[:frame], cell[-frame:], cell[:, :frame], cell[:, -frame:] = 40, 40, 40, 40
+    return cell
+
+
 def main(argv):
     import os
 
@@ -90,6 +102,9 @@ def main(argv):
         "2-px pen on a 1000 px page": lambda i: pen_digit(i, 1000, 2),
         "tight crop filling the frame (64 px)": frame_filling,
         "tight crop filling the frame (16 px)": lambda i: frame_filling(i, 16),
+        "48 px form cell with its 2-px frame": form_cell,
+        "the same, the digit touching the frame": lambda i: form_cell(i, margin=0, tight=True),
+        "120 px form cell with its 3-px frame": lambda i: form_cell(i, 120, 3, 6),
     }
     print(f"| kind ({Path(model).name}) | read correctly |\n| --- | --- |")
     for name, make in kinds.items():

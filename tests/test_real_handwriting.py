@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import realsets
 from PIL import Image, ImageDraw
-from strokes import frame_filling, pen_digit
+from strokes import form_cell, frame_filling, pen_digit
 
 from lenet_keras.cli import main
 from lenet_keras.runtime.images import to_mnist
@@ -171,16 +171,7 @@ def test_a_small_form_cell_with_its_frame_reads_its_digit(mnist, classifier):
     _, (x_test, y_test) = mnist
     indices = list(range(5000, 5100))
     for margin, tight in ((2, False), (0, True)):
-        cells = []
-        for i in indices:
-            cell = np.full((48, 48), 255, np.uint8)
-            inner = 44 - 2 * margin
-            cell[2 + margin : 2 + margin + inner, 2 + margin : 2 + margin + inner] = pen_digit(
-                x_test[i], inner, 3, margin=0.05 if tight else 0.15
-            )
-            cell[:2], cell[-2:], cell[:, :2], cell[:, -2:] = 40, 40, 40, 40
-            cells.append(cell)
-        seen = np.stack([to_mnist(cell) for cell in cells])
+        seen = np.stack([to_mnist(form_cell(x_test[i], margin=margin, tight=tight)) for i in indices])
         assert np.mean(classifier.predict(seen)[0] == y_test[indices]) >= 0.9
 
 

@@ -68,6 +68,18 @@ def test_transparent_background_is_paper(tmp_path, size):
     assert close(load_image(tmp_path / "seven.png"), to_mnist(np.asarray(seven)), tolerance=1)
 
 
+def test_white_ink_on_a_transparent_canvas_is_the_digit(tmp_path):
+    """Before: a dark-mode pad's export, white strokes on transparent pixels, was all white on white paper:
+    no digit found. Its shape is all in alpha, so it is read on black, as the pad showed it."""
+    seven = draw_seven()
+    rgba = Image.new("RGBA", seven.size, (255, 255, 255, 0))
+    rgba.putalpha(Image.eval(seven, lambda v: 255 - v))
+    rgba.save(tmp_path / "seven.png")
+    assert close(load_image(tmp_path / "seven.png"), to_mnist(np.asarray(seven)), tolerance=1)
+    Image.new("RGBA", seven.size, (255, 255, 255, 0)).save(tmp_path / "empty.png")
+    assert not load_image(tmp_path / "empty.png").any()  # a canvas with nothing drawn is still blank
+
+
 def test_16_bit_png_matches_8_bit(tmp_path):
     seven = np.asarray(draw_seven(ink=60, paper=200))  # mid-grays: clipping 16-bit values to 255 would lose the digit
     Image.fromarray(seven).save(tmp_path / "seven8.png")

@@ -28,6 +28,7 @@ BAND_EDGE = 0.9  # of the rows (columns) that change side at a band edge; no MNI
 BAND_MIXED = 0.05  # of the pixels inside the bands: at least this much of each side, or it is one bar (a fifth
 # of it inside a frame)
 SOLID = 0.97  # of a band's pixels ink: a frame, cut off
+LIGHT_INK_CONTRAST = 12.0  # grey levels: less than this on white paper, with more in alpha, is light ink on nothing
 PLAIN_MODES = ("L", "RGB", "RGBA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")  # modes Pillow resizes well
 
 
@@ -62,7 +63,12 @@ def _to_gray(array):
     gray = a[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as Pillow's convert("L")
     if a.shape[2] == 4:
         alpha = a[..., 3] / 255
-        gray = gray * alpha + 255 * (1 - alpha)
+        on_white = gray * alpha + 255 * (1 - alpha)
+        # White ink on a transparent canvas (a dark-mode drawing pad's export) vanishes on white paper: all its
+        # shape is in the alpha channel, so it is seen on black, as the pad showed it (it was "no digit found").
+        if np.ptp(on_white) < LIGHT_INK_CONTRAST <= np.ptp(alpha) * 255:
+            return gray * alpha
+        return on_white
     return gray
 
 

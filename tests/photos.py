@@ -2,8 +2,8 @@
 
 Each photo is a digit drawn as ink on paper, then put through what a phone camera does to it:
 uneven light (a gradient and a vignette), ruled paper, black or blue ink, a small rotation that
-shows the table in the corners, blur, sensor noise and JPEG compression. The ink stays clearly
-legible. Tuning used MNIST test indices 0-999 (TUNE); the tests and the README's table use
+shows the table in the corners, blur, sensor noise and JPEG compression; or the page a small note on a
+table. The ink stays clearly legible. Tuning used MNIST test indices 0-999 (TUNE); the tests and the README's table use
 5000-5999 (REPORT), which the image preparation never saw while it was tuned.
 
     python -m tests.photos [MODEL.tflite] [-n 300] [--fonts 100] [--tune]   # by condition; shipped int8 by default
@@ -40,6 +40,7 @@ CONDITIONS = (
     "faint",
     "grey",
     "hard",
+    "sheet",
 )
 BLACK_INK, BLUE_INK = (25, 25, 30), (20, 40, 150)
 
@@ -112,6 +113,20 @@ def _light(rng, shape):
     return (1 - fall * ramp) * (1 - vignette * 2 * ((xs / w - cx) ** 2 + (ys / h - cy) ** 2))
 
 
+def _on_a_table(photo, rng):
+    """The photo's page shrunk to a note 45-70% of its width and height, turned up to 8 degrees, on a table."""
+    h, w = photo.shape[:2]
+    scale, angle = rng.uniform(0.45, 0.7), rng.uniform(-8, 8)
+    table = tuple(int(v * rng.uniform(40, 130)) for v in (1.0, 0.85, 0.7))
+    note = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).resize((round(w * scale), round(h * scale)))
+    note = note.convert("RGBA").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    out = Image.new("RGB", (w, h), table)
+    left = (w - note.width) // 2 + int(rng.integers(-w // 20, w // 20 + 1))
+    top = (h - note.height) // 2 + int(rng.integers(-h // 20, h // 20 + 1))
+    out.paste(note, (left, top), note)
+    return np.asarray(out, np.float32)
+
+
 def render(coverage, condition, seed):
     """Ink coverage (h, w) 0..1 -> an RGB uint8 photo (H, W, 3) under one named condition (see CONDITIONS).
 
@@ -133,6 +148,8 @@ def render(coverage, condition, seed):
         ink = np.array(BLUE_INK if blue else BLACK_INK, np.float32)
     alpha = _place(coverage, stream["place"], SIZE, lowres=condition == "lowres", small=hard)[..., None] * strength
     photo = paper * (1 - alpha) + ink * alpha
+    if condition == "sheet":  # the page is a note on a darker table, 20-50% of the photo, turned a little
+        photo = _on_a_table(photo, stream["place"])
     camera = stream["camera"]
     table, angle = tuple(int(v * camera.uniform(40, 130)) for v in (1.0, 0.85, 0.7)), camera.uniform(-6, 6)
     light = _light(camera, photo.shape[:2])

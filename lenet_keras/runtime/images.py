@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from lenet_keras.runtime.paper import SMALL, find_ink
+from lenet_keras.runtime.paper import find_ink
+from lenet_keras.runtime.sides import paper_side
 from lenet_keras.runtime.strokes import is_blot, match_pen
 
 __all__ = ["load_image", "load_images", "to_mnist"]
@@ -23,11 +24,6 @@ INK_THRESHOLD = 0.2  # of the brightest ink: what counts for the bounding box
 WIDEST = 3.0
 WORK_SIZE = 1024  # downscale to this long side before any float work, to bound memory and time
 MAX_PIXELS = 150_000_000  # decompression-bomb cap; Pillow itself refuses from 179 MP, so it cannot be higher
-BAND = 0.4  # of a small image's width or height: how far in from the border a band may reach
-BAND_EDGE = 0.9  # of the rows (columns) that change side at a band edge; no MNIST, USPS or Semeion digit has one
-BAND_MIXED = 0.05  # of the pixels inside the bands: at least this much of each side, or it is one bar (a fifth
-# of it inside a frame)
-SOLID = 0.97  # of a band's pixels ink: a frame, cut off
 LIGHT_INK_CONTRAST = 12.0  # grey levels: less than this on white paper, with more in alpha, is light ink on nothing
 PLAIN_MODES = ("L", "RGB", "RGBA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")  # modes Pillow resizes well
 
@@ -93,70 +89,10 @@ def _crop(ink):
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _inside_bands(bright):
-    """A small image's rows and columns (top, bottom, left, right) inside any band: a run from the border to a
-    straight edge that crosses the whole image (nearly every row changes side there). No stroke crosses a whole
-    image so; a form cell's frame does, or inverted bands at the edges (MNIST-C's stripe), whose bright columns
-    outvoted the dark paper and turned the digit into a block with a hole (15% of 300 read right)."""
-
-    def edge(b):  # where the band at b's left ends, or 0
-        for k in range(1, int(BAND * b.shape[1]) + 1):
-            if np.mean(b[:, k - 1] != b[:, k]) >= BAND_EDGE:
-                return k
-        return 0
-
-    h, w = bright.shape
-    box = edge(bright.T), h - edge(bright[::-1].T), edge(bright), w - edge(bright[:, ::-1])
-    core = bright[box[0] : box[1], box[2] : box[3]]
-    # Between the edges of a bar (a "1" as tall as its crop) is the bar alone: that is not a band but the digit.
-    # Bands of the image's minority side around its majority (a frame around paper) may hold a thin digit.
-    frame = (core.mean() > 0.5) == (bright.mean() > 0.5)
-    if min(core.mean(), 1 - core.mean()) < (BAND_MIXED / 5 if frame else BAND_MIXED):
-        return 0, h, 0, w
-    return box
-
-
-def _paper_is_bright(gray, middle, box):
-    """Which side is paper. In a photo, paper is most of the image; its border is not (a rotated photo's corners
-    show the table). In a thumbnail or a tight crop, neither is safe alone: a bold 0 in a 16x16 USPS scan is
-    mostly ink (the whole image's median took the hole for the digit: 23 USPS misreads), and a Semeion
-    digit stretched to its 16x16 box covers most of the border (22 of 1,593). Their bright shares together
-    are, inside any bands (`box`): paper is what both mostly are."""
-    if max(gray.shape) < SMALL:
-        top, bottom, left, right = box
-        bright = gray[top:bottom, left:right] > middle
-        border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
-        return float(border.mean()) + float(bright.mean()) > 1
-    step = max(1, max(gray.shape) // 256)
-    return float(np.median(gray[::step, ::step])) > middle
-
-
-def _without_frame(gray, ink, box):
-    """A small image less its bands when they are a frame: a form cell's, which joined the digit as one
-    component around it (15% of 100 MNIST digits in 48 px cells read right). Each band is solid ink, and a
-    side without one has paper at its edge. MNIST-C's stripe is no frame: its bands have the digit's own
-    edges inverted in them, or one is found and the other not, and find_ink drops such bands whole (cutting
-    off the one found left the other beside the digit: 79% of 300 read right fell to 61%)."""
-    top, bottom, left, right = box
-    sides = ((ink[:top], ink[0]), (ink[bottom:], ink[-1]), (ink[:, :left], ink[:, 0]), (ink[:, right:], ink[:, -1]))
-    for band, edge in sides:
-        if band.size and float(band.mean()) < SOLID or not band.size and float(edge.mean()) >= 0.5:
-            return gray
-    return gray[top:bottom, left:right]
-
-
 def to_mnist(array):
     """Image array (H, W) or (H, W, C) -> uint8 (28, 28) in MNIST's form; all zeros when there is no ink, or
     only a solid blot of it, or ink far wider than tall."""
-    gray = _to_gray(array)
-    lo, hi = float(gray.min()), float(gray.max())
-    box = (0, gray.shape[0], 0, gray.shape[1])
-    if max(gray.shape) < SMALL:  # a thumbnail or a cell: any bands first (its frame, say)
-        bright = gray > (lo + hi) / 2
-        box = _inside_bands(bright)
-    paper_is_bright = _paper_is_bright(gray, (lo + hi) / 2, box)
-    if max(gray.shape) < SMALL:
-        gray = _without_frame(gray, bright != paper_is_bright, box)
+    gray, paper_is_bright = paper_side(_to_gray(array))  # less a cell's frame, or the table around a sheet
     if paper_is_bright:  # a dark digit on bright paper, the usual photo or scan
         gray = 255 - gray
     ink = find_ink(gray)  # 0..1, zero away from the digit: light evened out, ruled lines and specks dropped

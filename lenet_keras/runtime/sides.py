@@ -15,7 +15,8 @@ from lenet_keras.runtime.strokes import stroke_width
 __all__ = ["paper_side"]
 
 BAND = 0.4  # of a small image's width or height: how far in from the border a band may reach
-BAND_EDGE = 0.9  # of the rows (columns) that change side at a band edge; no MNIST, USPS or Semeion digit has one
+BAND_EDGE = 0.9  # of the rows (columns) that change side at a band edge; none of MNIST's test digits, its
+# training digits 55,000-59,999, USPS's or Semeion's scans has one
 BAND_MIXED = 0.05  # of the pixels inside the bands: at least this much of each side, or it is one bar (a fifth
 # of it inside a frame)
 SOLID = 0.97  # of a band's pixels ink: a frame, cut off

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lenet_keras.runtime.masks import dilate, label, thin_part
+from lenet_keras.runtime.masks import bounds, dilate, label, on_border, thin_part
 
 ndimage = pytest.importorskip("scipy.ndimage")
 
@@ -19,6 +19,19 @@ def test_label_finds_the_same_8_connected_components_as_scipy(density):
         assert np.array_equal(labels > 0, mask)
         pairs = set(zip(labels[mask].tolist(), expected[mask].tolist(), strict=True))
         assert len(pairs) == count  # one to one: the same partition, whatever the numbering
+
+
+def test_bounds_and_on_border_match_scipy():
+    mask = np.random.default_rng(3).random((37, 53)) < 0.3
+    labels, count = label(mask)
+    for i, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        assert bounds(labels == i) == (rows.start, rows.stop, cols.start, cols.stop)
+    touching = {
+        i
+        for i, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1)
+        if rows.start == 0 or cols.start == 0 or rows.stop == 37 or cols.stop == 53
+    }
+    assert np.array_equal(on_border(labels), np.isin(labels, list(touching)))
 
 
 @pytest.mark.parametrize("r", [1, 2, 5])

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from lenet_keras.runtime.masks import bounds
 from lenet_keras.runtime.paper import find_ink
 from lenet_keras.runtime.sides import paper_side
 from lenet_keras.runtime.strokes import is_blot, match_pen
@@ -84,9 +85,8 @@ def _center(digit):
 
 def _crop(ink):
     """The box of the ink that counts (above INK_THRESHOLD of the brightest)."""
-    mask = ink > INK_THRESHOLD * float(ink.max())
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    top, bottom, left, right = bounds(ink > INK_THRESHOLD * float(ink.max()))
+    return ink[top:bottom, left:right]
 
 
 def to_mnist(array):
@@ -99,9 +99,9 @@ def to_mnist(array):
     if not (ink > INK_THRESHOLD).any():
         return np.zeros((SIZE, SIZE), np.uint8)
     box = _crop(ink)
-    if is_blot(box):  # a dot or a blot has no strokes to read: it read "4", "0" or "8" at over 93%
-        return np.zeros((SIZE, SIZE), np.uint8)
-    if box.shape[1] > WIDEST * box.shape[0]:  # a dash, an underline, a word: no digit is that flat
+    # A dot or a blot has no strokes to read (it read "4", "0" or "8" at over 93%); a dash, an underline or a
+    # word is flatter than any digit.
+    if is_blot(box) or box.shape[1] > WIDEST * box.shape[0]:
         return np.zeros((SIZE, SIZE), np.uint8)
     box = np.ascontiguousarray(_crop(match_pen(box)))
     h, w = box.shape

@@ -3,7 +3,7 @@ max filters, without scipy.ndimage."""
 
 import numpy as np
 
-__all__ = ["dilate", "erode", "label", "paint", "rank_filter", "runs"]
+__all__ = ["bounds", "border_pixels", "dilate", "erode", "label", "on_border", "paint", "rank_filter", "runs"]
 
 
 def runs(mask):
@@ -81,6 +81,23 @@ def rank_filter(a, k, reduce):
         pad[axis] = (r, r)
         a = reduce(np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="edge"), k, axis=axis), axis=-1)
     return a
+
+
+def border_pixels(a):
+    """The pixels on the border of a 2-D array as one flat array: top row, bottom row, left and right columns."""
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
+def on_border(labels):
+    """Bool mask of the labelled components (0: none) that reach the border of the image."""
+    touching = np.unique(border_pixels(labels))
+    return np.isin(labels, touching[touching > 0])
+
+
+def bounds(mask):
+    """(top, bottom, left, right) of a bool mask's pixels, bottom and right exclusive; the mask must hold some."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def thin_part(mask):

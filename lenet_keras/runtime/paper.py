@@ -7,7 +7,7 @@ image whose ink is already the bright side; `images.to_mnist` decides the polari
 import numpy as np
 from PIL import Image
 
-from lenet_keras.runtime.masks import dilate, label, paint, rank_filter, runs, thin_part
+from lenet_keras.runtime.masks import border_pixels, dilate, label, on_border, paint, rank_filter, runs, thin_part
 
 __all__ = ["find_ink"]
 
@@ -110,12 +110,9 @@ def _threads(mask):
     the border (a Semeion scan: 5.3 points of Semeion were lost without this)."""
     thin = thin_part(mask)
     wide = mask & ~thin
-    on_border = wide[0].any() or wide[-1].any() or wide[:, 0].any() or wide[:, -1].any()
-    if on_border or thin.sum() > 0.5 * mask.sum():
+    if border_pixels(wide).any() or thin.sum() > 0.5 * mask.sum():
         return np.zeros_like(mask)
-    labels, count = label(thin)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return np.isin(labels, edge[edge > 0])
+    return on_border(label(thin)[0])
 
 
 def _keep_digit(labels, count, strong, ink, photo):

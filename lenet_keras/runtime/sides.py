@@ -8,7 +8,7 @@ frame. `paper_side` returns the image less what is not paper or digit, and the p
 
 import numpy as np
 
-from lenet_keras.runtime.masks import label
+from lenet_keras.runtime.masks import border_pixels, bounds, label, on_border
 from lenet_keras.runtime.paper import SMALL
 from lenet_keras.runtime.strokes import stroke_width
 
@@ -72,8 +72,7 @@ def _small(gray, middle):
     box = _inside_bands(bright)
     top, bottom, left, right = box
     inner = bright[top:bottom, left:right]
-    border = np.concatenate([inner[0], inner[-1], inner[:, 0], inner[:, -1]])
-    paper_is_bright = float(border.mean()) + float(inner.mean()) > 1
+    paper_is_bright = float(border_pixels(inner).mean()) + float(inner.mean()) > 1
     return _without_frame(gray, bright != paper_is_bright, box), paper_is_bright
 
 
@@ -87,14 +86,19 @@ def _in_corners(table):
     return True
 
 
+def _commonest(labels):
+    """The commonest non-zero label of a labelled array that holds one."""
+    return int(np.argmax(np.bincount(labels[labels > 0])))
+
+
 def _holds_strokes(holes):
     """True if the largest of the labelled holes in a sheet is strokes (a digit written on it), not a round blob:
     a bold digit's loop, which is what holds the middle of a photo of a bold digit on a white page."""
     if not holes.any():
         return False
-    main = holes == np.argmax(np.bincount(holes[holes > 0]))
-    rows, cols = np.flatnonzero(main.any(axis=1)), np.flatnonzero(main.any(axis=0))
-    return stroke_width(main) <= STROKES * max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    main = holes == _commonest(holes)
+    top, bottom, left, right = bounds(main)
+    return stroke_width(main) <= STROKES * max(bottom - top, right - left)
 
 
 def _on_the_sheet(gray, middle, sheet_is_bright, step):
@@ -104,18 +108,15 @@ def _on_the_sheet(gray, middle, sheet_is_bright, step):
     and the sheet be a solid quadrilateral, not a digit's strokes (a tight crop's digit fills the middle too)."""
     small = gray[::step, ::step]
     side = (small > middle) == sheet_is_bright
-    border = np.concatenate([side[0], side[-1], side[:, 0], side[:, -1]])
-    if float(border.mean()) > 1 - TABLE:
+    if float(border_pixels(side).mean()) > 1 - TABLE:
         return None
     labels, _ = label(side)
     h, w = small.shape
-    held = labels[h // 4 : h - h // 4, w // 4 : w - w // 4]
-    sheet = labels == np.argmax(np.bincount(held[held > 0]))  # the component holding most of the middle
+    sheet = labels == _commonest(labels[h // 4 : h - h // 4, w // 4 : w - w // 4])  # holding most of the middle
     level = float(np.median(small[sheet]))
-    rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
-    others, _ = label(~side[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])  # the table, and the ink on the sheet
-    edge = np.unique(np.concatenate([others[0], others[-1], others[:, 0], others[:, -1]]))
-    table = np.isin(others, edge[edge > 0])  # what reaches the crop's edge is not on the sheet
+    top, bottom, left, right = bounds(sheet)
+    others, _ = label(~side[top:bottom, left:right])  # the table, and the ink on the sheet
+    table = on_border(others)  # what reaches the crop's edge is not on the sheet
     if (
         float(table.mean()) > 1 - SOLID_SHEET
         or table.size < MIN_SHEET * small.size
@@ -123,7 +124,7 @@ def _on_the_sheet(gray, middle, sheet_is_bright, step):
         or not _holds_strokes(others * ~table)
     ):
         return None
-    crop = gray[rows[0] * step : (rows[-1] + 1) * step, cols[0] * step : (cols[-1] + 1) * step].copy()
+    crop = gray[top * step : bottom * step, left * step : right * step].copy()
     crop[np.repeat(np.repeat(table, step, axis=0), step, axis=1)[: crop.shape[0], : crop.shape[1]]] = level
     return crop
 

@@ -7,7 +7,17 @@ image whose ink is already the bright side; `images.to_mnist` decides the polari
 import numpy as np
 from PIL import Image
 
-from lenet_keras.runtime.masks import border_pixels, dilate, label, on_border, paint, rank_filter, runs, thin_part
+from lenet_keras.runtime.masks import (
+    border_pixels,
+    dilate,
+    label,
+    median,
+    on_border,
+    paint,
+    rank_filter,
+    runs,
+    thin_part,
+)
 
 __all__ = ["find_ink"]
 
@@ -33,7 +43,7 @@ def _resize(a, shape, resample=Image.Resampling.BILINEAR):
 def _paper_of_small(x):
     """The paper's level in a small image: the median of the pixels darker than Otsu's threshold."""
     below = x[x < _otsu(x)]
-    return float(np.median(below)) if below.size else float(x.min())
+    return float(median(below)) if below.size else float(x.min())
 
 
 def paper_level(x):
@@ -204,8 +214,8 @@ def find_ink(x):
     # noise, so high that no ink counted as strong (6 of 100 foggy MNIST digits came out blank).
     paper = paper_level(x)
     sample = paper[::4, ::4]  # medians of a smooth map: every 4th pixel says the same, sooner
-    level = float(np.median(sample))
-    if float(np.median(np.abs(sample - level))) < EVEN_LIGHT:  # evenly lit: one level, so ink on the border stays ink
+    level = float(median(sample))
+    if float(median(np.abs(sample - level))) < EVEN_LIGHT:  # evenly lit: one level, so ink on the border stays ink
         paper = np.full(x.shape, _paper_of_small(x) if small else level, np.float32)
     contrast = x - paper  # ink above the local paper, in grey levels
     if float(contrast.max()) < MIN_CONTRAST:  # white or black paper, unevenly lit or not, or faint noise
@@ -214,7 +224,7 @@ def find_ink(x):
     otsu = _otsu(ink)
     step = 1 if small else 2  # a quarter of a photo's pixels is plenty for a noise level
     paper_only = ink[::step, ::step][ink[::step, ::step] < otsu]
-    spread = 1.4826 * float(np.median(np.abs(paper_only - np.median(paper_only))))  # the paper's own noise
+    spread = 1.4826 * float(median(np.abs(paper_only - median(paper_only))))  # the paper's own noise
     high = max(otsu, 4 * spread)
     strong = ink > high  # surely ink
     weak = ink > max(0.5 * high, 3 * spread)  # ink if it touches strong ink: faint strokes, a stroke's edges

@@ -8,7 +8,7 @@ frame. `paper_side` returns the image less what is not paper or digit, and the p
 
 import numpy as np
 
-from lenet_keras.runtime.masks import border_pixels, bounds, label, on_border
+from lenet_keras.runtime.masks import border_pixels, bounds, label, median, on_border
 from lenet_keras.runtime.paper import SMALL
 from lenet_keras.runtime.strokes import stroke_width
 
@@ -113,7 +113,7 @@ def _on_the_sheet(gray, middle, sheet_is_bright, step):
     labels, _ = label(side)
     h, w = small.shape
     sheet = labels == _commonest(labels[h // 4 : h - h // 4, w // 4 : w - w // 4])  # holding most of the middle
-    level = float(np.median(small[sheet]))
+    level = float(median(small[sheet]))
     top, bottom, left, right = bounds(sheet)
     others, _ = label(~side[top:bottom, left:right])  # the table, and the ink on the sheet
     table = on_border(others)  # what reaches the crop's edge is not on the sheet
@@ -140,7 +140,7 @@ def paper_side(gray):
     if max(gray.shape) < SMALL:
         return _small(gray, middle)
     step = max(1, max(gray.shape) // 256)
-    paper_is_bright = float(np.median(gray[::step, ::step])) > middle
+    paper_is_bright = float(median(gray[::step, ::step])) > middle
     h, w = gray.shape
     share = float(np.mean(gray[h // 4 : h - h // 4 : step, w // 4 : w - w // 4 : step] > middle))
     # Paper is brighter than the table under it: a dark middle on a bright page is a bold digit, not a sheet

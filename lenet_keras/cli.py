@@ -100,6 +100,7 @@ def cmd_train(args):
         patience=args.patience,
         pen=args.pen,
         negatives=args.negatives,
+        strike=args.strike,
     )
     result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy, restart=args.restart)
     print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")
@@ -202,6 +203,9 @@ def make_parser():
     p.add_argument("--patience", type=_count, default=None, metavar="N", help="early stopping after N epochs (0: off)")
     p.add_argument("--pen", type=_fraction, default=None, metavar="P", help="pen and page variations' chance (0: off)")
     p.add_argument("--negatives", type=_count, default=None, metavar="N", help="non-digits to train on (0: none)")
+    p.add_argument(
+        "--strike", type=_fraction, default=None, metavar="P", help="chance of a zigzag across a digit (0: off)"
+    )
     p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
     p.add_argument(
         "--strategy",

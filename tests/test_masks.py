@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lenet_keras.runtime.masks import bounds, dilate, label, on_border, thin_part
+from lenet_keras.runtime.masks import bounds, dilate, label, median, on_border, thin_part
 
 ndimage = pytest.importorskip("scipy.ndimage")
 
@@ -49,3 +49,10 @@ def test_thin_part_is_the_1px_lines_and_no_wider_stroke():
     thin = thin_part(mask)
     assert thin[2, 1:19].all() and not thin[6:8].any()
     assert thin[10:, :10][np.eye(10, dtype=bool)].all()
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, 1001])
+def test_median_is_numpys_median(size):
+    rng = np.random.default_rng(size)
+    for values in (rng.random(size, np.float32) * 255, rng.integers(0, 256, size, np.uint8), rng.random((size, 3))):
+        assert median(values) == np.median(values)

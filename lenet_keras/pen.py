@@ -72,6 +72,29 @@ def _line(ink, s, n, h, w):
     return tf.maximum(ink, _line_mask(s[0], n, h, w, 0.3) * _uniform(s[1], n, 0.25, 0.7))
 
 
+def _strike(ink, s, n, h, w):
+    """A zigzag of full ink drawn across the digit (a scribbled strike, MNIST-C's zigzag): teeth 1-2.5 px high
+    every 3-8 px, 0.8-2.2 px wide, at any angle. The digit's own ink is kept; the model has to read it through
+    the line. Teeth only: a straight full-ink line is a stroke of some digit (15-epoch runs with a quarter of
+    them straight read MNIST validation 99.16% where teeth only read 99.24%, seed 0)."""
+    r = tf.unstack(tf.random.experimental.stateless_split(s[0], 5))
+    angle = _uniform(r[0], n, 0.0, np.pi)[..., 0]  # (B, 1, 1)
+    offset = _uniform(r[1], n, -0.3, 0.3)[..., 0] * h  # through the digit's middle part
+    height = _uniform(r[2], n, 1.0, 2.5)[..., 0]
+    period = _uniform(r[3], n, 3.0, 8.0)[..., 0]
+    phase = _uniform(r[4], n, 0.0, 1.0)[..., 0]
+    width_seed, level_seed = tf.unstack(tf.random.experimental.stateless_split(s[1], 2))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx, dy = xs - w / 2, ys - h / 2
+    along = dx * tf.cos(angle) + dy * tf.sin(angle)
+    across = dy * tf.cos(angle) - dx * tf.sin(angle)
+    t = along / period + phase
+    teeth = offset + height * (4 * tf.abs(t - tf.floor(t + 0.5)) - 1)  # a triangle wave, slope 4 height / period
+    distance = tf.abs(across - teeth) / tf.sqrt(1 + (4 * height / period) ** 2)  # about, across the slope
+    line = tf.clip_by_value(_uniform(width_seed, n, 0.4, 1.1)[..., 0] + 0.5 - distance, 0.0, 1.0)[..., tf.newaxis]
+    return tf.maximum(ink, line * _uniform(level_seed, n, 0.7, 1.0))
+
+
 def _specks(ink, s, n, h, w):
     """Specks and a paper that is not quite black: sparse dots and a low, uneven background."""
     dots = tf.cast(tf.random.stateless_uniform([n, h, w, 1], s[0]) < 0.002, tf.float32)
@@ -80,8 +103,16 @@ def _specks(ink, s, n, h, w):
 
 # Each variation and its chance per image, relative to the recipe's `pen` probability: gaps and lines are
 # rarer in real writing than a different pen.
-VARIATIONS = {"width": 1.0, "grey": 1.0, "gap": 0.5, "blur": 1.0, "line": 1 / 3, "specks": 0.5}
-_APPLY = {"width": _width, "grey": _grey, "gap": _gap, "blur": _blur, "line": _line, "specks": _specks}
+VARIATIONS = {"width": 1.0, "grey": 1.0, "gap": 0.5, "blur": 1.0, "line": 1 / 3, "strike": 1 / 3, "specks": 0.5}
+_APPLY = {
+    "width": _width,
+    "grey": _grey,
+    "gap": _gap,
+    "blur": _blur,
+    "line": _line,
+    "strike": _strike,
+    "specks": _specks,
+}
 
 
 @tf.function(jit_compile=True, autograph=False)  # traced per image size: the masks need static shapes

@@ -46,7 +46,9 @@ def test_the_recipe_applies_them_after_the_geometric_distortion(digits):
     assert plain.shape == varied.shape == (32, 32, 32, 1) and np.abs(plain - varied).mean() > 1e-3
 
 
-@pytest.mark.parametrize("name", list(VARIATIONS))
+# A strike is the one variation that a model trained without it does not read through (MNIST-C's zigzag:
+# release 1.1 read 61% of such digits): that is why it is there. Its oracle is the test after this one.
+@pytest.mark.parametrize("name", [name for name in VARIATIONS if name != "strike"])
 def test_each_variation_alone_leaves_the_digit_legible(name, digits):
     """Applied to every image, each variation keeps what a model trained without it reads within a few points."""
     images, labels = digits
@@ -56,3 +58,14 @@ def test_each_variation_alone_leaves_the_digit_legible(name, digits):
     clean = np.mean(classifier.predict(images)[0] == labels)
     after = np.mean(classifier.predict(np.round(varied * 255).astype(np.uint8))[0] == labels)
     assert after >= clean - 0.05, (name, clean, after)
+
+
+def test_a_strike_draws_one_line_across_and_keeps_the_digit(digits):
+    """A strike only adds ink: every pixel of the digit stays as it was, and a line crosses nearly every image
+    without covering more than a small part of it."""
+    images, _ = digits
+    ink = _ink(images).numpy()
+    struck = vary_pen(tf.constant(ink), 1.0 / VARIATIONS["strike"], SEED, ["strike"]).numpy()
+    assert (struck >= ink).all()
+    added = (struck - ink > 0.3).reshape(len(ink), -1).mean(axis=1)
+    assert (added > 0).mean() > 0.95 and 0.02 < added.mean() < 0.15, (np.mean(added > 0), added.mean())

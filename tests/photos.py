@@ -113,11 +113,16 @@ def _light(rng, shape):
     return (1 - fall * ramp) * (1 - vignette * 2 * ((xs / w - cx) ** 2 + (ys / h - cy) ** 2))
 
 
+def _table_colour(rng):
+    """A brown-grey table, darker or lighter: one uniform draw for its RGB."""
+    return tuple(int(v * rng.uniform(40, 130)) for v in (1.0, 0.85, 0.7))
+
+
 def _on_a_table(photo, rng):
     """The photo's page shrunk to a note 45-70% of its width and height, turned up to 8 degrees, on a table."""
     h, w = photo.shape[:2]
     scale, angle = rng.uniform(0.45, 0.7), rng.uniform(-8, 8)
-    table = tuple(int(v * rng.uniform(40, 130)) for v in (1.0, 0.85, 0.7))
+    table = _table_colour(rng)
     note = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).resize((round(w * scale), round(h * scale)))
     note = note.convert("RGBA").rotate(angle, Image.Resampling.BICUBIC, expand=True)
     out = Image.new("RGB", (w, h), table)
@@ -151,7 +156,7 @@ def render(coverage, condition, seed):
     if condition == "sheet":  # the page is a note on a darker table, 20-50% of the photo, turned a little
         photo = _on_a_table(photo, stream["place"])
     camera = stream["camera"]
-    table, angle = tuple(int(v * camera.uniform(40, 130)) for v in (1.0, 0.85, 0.7)), camera.uniform(-6, 6)
+    table, angle = _table_colour(camera), camera.uniform(-6, 6)
     light = _light(camera, photo.shape[:2])
     radius, noise, quality = camera.uniform(1.0, 2.5), camera.uniform(4, 10), int(camera.integers(40, 80))
     if hard:

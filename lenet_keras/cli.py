@@ -54,6 +54,13 @@ def _fraction(text):
     return value
 
 
+def _share(text):
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {value}")
+    return value
+
+
 def _alpha(text):
     value = _number(text)
     if not 0 <= value <= 100:
@@ -101,6 +108,7 @@ def cmd_train(args):
         pen=args.pen,
         negatives=args.negatives,
         strike=args.strike,
+        lead_in=args.lead_in,
     )
     result = train_and_report(config, data_dir=args.data_dir, strategy=args.strategy, restart=args.restart)
     print(f"test accuracy {result['metrics']['test_accuracy']:.4f}; model written to {result['model_path']}")
@@ -205,6 +213,13 @@ def make_parser():
     p.add_argument("--negatives", type=_count, default=None, metavar="N", help="non-digits to train on (0: none)")
     p.add_argument(
         "--strike", type=_fraction, default=None, metavar="P", help="chance of a zigzag across a digit (0: off)"
+    )
+    p.add_argument(
+        "--lead-in",
+        type=_share,
+        default=None,
+        metavar="S",
+        help="share of the 1s given a continental lead-in (0: none)",
     )
     p.add_argument("--deterministic", action="store_true", help="bitwise-reproducible (TensorFlow op determinism)")
     p.add_argument(

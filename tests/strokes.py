@@ -1,5 +1,6 @@
 """Digits as people draw them in a paint program or write them with a fine pen: MNIST digits redrawn
-with a pen of a chosen width, on a large white canvas, and digits that fill the frame or come in pieces.
+with a pen of a chosen width, on a large white canvas, digits that fill the frame or come in pieces, and
+continental 1s (a lead-in from the top) beside 7s, drawn.
 
 The pen: the MNIST digit enlarged, thresholded and thinned to its 1-px skeleton (Zhang & Suen 1984),
 then widened to the pen's width. Numpy and Pillow only.
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 REPORT = range(5000, 5300)  # MNIST test indices, as tests/photos.py reports on
 
@@ -85,6 +86,33 @@ def form_cell(image, size=48, frame=2, margin=2, tight=False):
     return cell
 
 
+def pen_one(angle, length, pen=9, lean=0.0, size=200):
+    """A continental 1 drawn with a pen on a white size x size canvas: a stem 140 px tall leaning right by
+    `lean` (columns per row), and a lead-in from its top down to the left, `length` of the stem long at
+    `angle` degrees below the horizontal."""
+    image = Image.new("L", (size, size), 255)
+    top, foot = (110 + lean * 70, 30), (110 - lean * 70, 170)
+    a = np.deg2rad(angle)
+    end = (top[0] - length * 140 * np.cos(a), top[1] + length * 140 * np.sin(a))
+    ImageDraw.Draw(image).line([end, top, foot], fill=0, width=pen, joint="curve")
+    return np.asarray(image)
+
+
+def pen_seven(bar, slope, pen=9, lean=0.0, size=200):
+    """A 7 drawn with a pen: a top bar `bar` px long rising `slope` degrees to its right end, then a stem down
+    to the left, further by `lean`."""
+    image = Image.new("L", (size, size), 255)
+    corner = (140, 30)
+    start = (140 - bar, 30 + bar * np.tan(np.deg2rad(slope)))
+    ImageDraw.Draw(image).line([start, corner, (100 - lean * 60, 170)], fill=0, width=pen, joint="curve")
+    return np.asarray(image)
+
+
+# Continental 1s and 7s, each drawn in many ways: what the lead-in of a 1 must not turn into, a 7's bar.
+ONES = [(a, n, p, lean) for a in (35, 45, 55) for n in (0.35, 0.5, 0.6) for p in (5, 12) for lean in (0.0, 0.15)]
+SEVENS = [(b, s, p, lean) for b in (60, 80) for s in (-10, 0, 10) for p in (5, 12) for lean in (0.0, 0.4)]
+
+
 def main(argv):
     import os
 
@@ -110,6 +138,9 @@ def main(argv):
     for name, make in kinds.items():
         seen = np.stack([to_mnist(make(x[i])) for i in REPORT])
         print(f"| {name} | {np.mean(classifier.predict(seen)[0] == y[list(REPORT)]):.1%} |")
+    for name, digit, make, cases in (("continental 1s", 1, pen_one, ONES), ("7s", 7, pen_seven, SEVENS)):
+        seen = np.stack([to_mnist(make(*case)) for case in cases])
+        print(f"| {name} drawn with a pen, {len(cases)} ways | {np.mean(classifier.predict(seen)[0] == digit):.1%} |")
 
 
 if __name__ == "__main__":

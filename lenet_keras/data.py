@@ -7,7 +7,6 @@ import numpy as np
 import tensorflow as tf
 
 from lenet_keras.augment import distort
-from lenet_keras.hands import with_lead_ins
 from lenet_keras.idx import load_mnist
 from lenet_keras.pen import strike, vary_pen
 
@@ -178,7 +177,10 @@ def make_datasets(config=DataConfig(), mnist=None):
     (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, config.validation_size, config.seed)
     if config.limit:
         x_train, y_train = x_train[: config.limit], y_train[: config.limit]
-    x_train = with_lead_ins(x_train, y_train, config.lead_in, config.seed)
+    if config.lead_in:
+        from lenet_keras.hands import with_lead_ins  # Pillow and to_mnist: only when asked for, as negatives
+
+        x_train = with_lead_ins(x_train, y_train, config.lead_in, config.seed)
     x_train, y_train = with_negatives(x_train, y_train, config)
     augment = _augmentation(config)
     train = _pipeline(x_train, y_train, config.batch_size, shuffle=True, augment=augment, seed=config.seed)

@@ -1,10 +1,10 @@
 """Digits as other hands write them and MNIST's writers rarely did: the continental 1.
 
 MNIST's 1s are nearly all a single stroke. Much of Europe writes a 1 with a lead-in from its top down to
-the left, often half as long as the digit. Given one (`lead_in`, drawn on MNIST's own validation 1s), the
-model trained without them read a quarter of them as 7; Semeion's Italian 1s were its most misread digit
-after 9. `with_lead_ins` gives a share of the training 1s a lead-in and brings them to MNIST's form through
-`to_mnist`, the path a user's image takes, so the lead-in is normalised as a user's would be.
+the left, often half as long as the digit. Given one (`with_lead_ins` on seed 0's 553 MNIST validation 1s),
+the shipped model, trained without them, read 39.8% of them as 1, most of the rest as 7. `with_lead_ins`
+gives a share of the training 1s a lead-in and brings them to MNIST's form through `to_mnist`, the path a
+user's image takes, so the lead-in is normalised as a user's would be.
 """
 
 import numpy as np

@@ -1,16 +1,15 @@
-"""Calibrate a trained model on the validation split and choose when it says "not a digit".
+"""Calibrate a trained model's probabilities on the validation split.
 
 Temperature scaling (Guo et al., 2017): one number T divides the logits so that the probabilities mean
-what they say on held-out digits; it changes no answer. The refusal threshold is the top probability
-below which a given share of validation digits fall (REFUSED_DIGITS); the exported models carry both
-(serving.py), so the rule travels with the model file.
+what they say on held-out digits; it changes no answer. The exported models carry it (serving.py). When
+an image is "not a digit" is decided by distance.py, for the share of validation digits REFUSED_DIGITS.
 """
 
 import numpy as np
 
 __all__ = ["calibrate", "expected_calibration_error", "softmax"]
 
-REFUSED_DIGITS = 0.005  # the share of real digits (MNIST validation) refused as "not a digit"
+REFUSED_DIGITS = 0.005  # the share of real digits (MNIST validation) refused as "not a digit" (distance.py)
 BINS = 15  # reliability bins for the expected calibration error, as Guo et al.
 
 
@@ -49,9 +48,9 @@ def expected_calibration_error(probabilities, labels, bins=BINS):
     return float(np.sum(count * np.abs(confidence - accuracy)) / max(count.sum(), 1))
 
 
-def calibrate(logits, labels, refused=REFUSED_DIGITS):
-    """Validation logits (N, 10) and labels -> {"temperature", "threshold", "refused", "ece_before", "ece_after",
-    "validation_images", "reliability"}."""
+def calibrate(logits, labels):
+    """Validation logits (N, 10) and labels -> {"temperature", "ece_before", "ece_after", "validation_images",
+    "reliability"}."""
     temperature = fit_temperature(logits, labels)
     calibrated = softmax(logits, temperature)
     diagram = {
@@ -60,8 +59,6 @@ def calibrate(logits, labels, refused=REFUSED_DIGITS):
     }
     return {
         "temperature": temperature,
-        "threshold": float(np.quantile(calibrated.max(axis=1), refused)),
-        "refused": refused,
         "ece_before": expected_calibration_error(softmax(logits), labels),
         "ece_after": expected_calibration_error(calibrated, labels),
         "validation_images": int(len(labels)),

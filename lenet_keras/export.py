@@ -61,8 +61,8 @@ def convert_tflite(saved_model_dir, calibration_images=None):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8  # raw pixels: calibrated to scale 1, zero point 0
         converter.inference_output_type = tf.float32  # probabilities, dequantised in the graph
-        # One scale per tensor instead of per channel keeps the file under 70 KB: per-channel scales and
-        # zero points added about 5 KB. Accuracy did not suffer (a 20-epoch model: 99.25% per channel,
+        # One scale per tensor instead of per channel keeps LeNet-5's part of the file under 70 KB: per-channel
+        # scales and zero points added about 5 KB. Accuracy did not suffer (a 20-epoch model: 99.25% per channel,
         # 99.27% per tensor; the shipped model: 99.36%, equal to float32).
         converter._experimental_disable_per_channel = True
     return converter.convert()
@@ -84,8 +84,9 @@ def _move_into_place(staging, out_dir, names):
 def export_all(model, out_dir, calibration_images, refusal=None):
     """Write the SavedModel, both TFLite files and the ONNX file into out_dir atomically; return their paths.
 
-    calibration_images: raw training images for int8 quantization. refusal: {"temperature", "threshold"}
-    (calibrate.py), which every export then carries as its temperature and its digit_margin output.
+    calibration_images: raw training images for int8 quantization. refusal: {"temperature" (calibrate.py),
+    "distance" (distance.fit_distance)}, which every export then carries as its temperature and its
+    digit_margin output.
     Nothing in out_dir changes until all four are written, so a failure (a full disk) keeps the old ones.
     """
     out_dir = Path(out_dir)

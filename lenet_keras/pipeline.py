@@ -14,6 +14,7 @@ from lenet_keras import evaluate as ev
 from lenet_keras import plots
 from lenet_keras.calibrate import calibrate
 from lenet_keras.data import split_validation
+from lenet_keras.distance import fit_distance
 from lenet_keras.idx import load_mnist
 from lenet_keras.locks import hold_folder
 from lenet_keras.progress import EpochLog
@@ -87,11 +88,22 @@ def _evaluate_and_report(model_path, out, data_dir, mnist, recipe):
         recipe = ev.read_json(out / "metrics.json").get("recipe")
     if recipe is not None:
         metrics["recipe"] = recipe
-    data = (recipe or {}).get("data", {})
-    _, (x_val, y_val) = split_validation(x_train, y_train, data.get("validation_size", 5000), data.get("seed", 0))
-    metrics["refusal"] = calibrate(ev.predict_logits(model, x_val), y_val)  # what the exports carry
+    train, (x_val, y_val) = _splits(mnist, recipe)
+    distance = fit_distance(model, train, (x_val, y_val))
+    metrics["refusal"] = {  # what the exports carry: the temperature, and the rule for "not a digit"
+        **calibrate(ev.predict_logits(model, x_val), y_val),
+        "distance_threshold": distance["threshold"],
+        **{k: distance[k] for k in ("refused", "features", "training_images")},
+    }
     ev.write_json(metrics, out / "metrics.json")
     return metrics
+
+
+def _splits(mnist, recipe):
+    """The recipe's training and validation splits of MNIST's training set: ((x, y), (x, y))."""
+    (x_train, y_train), _ = mnist
+    data = (recipe or {}).get("data", {})
+    return split_validation(x_train, y_train, data.get("validation_size", 5000), data.get("seed", 0))
 
 
 def _agreement_row(name, path, outputs, y_test, keras_pred):
@@ -158,11 +170,17 @@ def _export_and_check(model_path, out, data_dir, mnist):
     from lenet_keras.runtime.tflite import TFLiteClassifier
 
     model = ev.load_model(model_path)
-    (x_train, _), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)
-    # The calibration belongs to the model: it is read from the metrics.json beside the model file.
+    mnist = mnist if mnist is not None else load_mnist(data_dir)
+    (x_train, _), (x_test, y_test) = mnist
+    # The calibration belongs to the model: its temperature is read from the metrics.json beside the model file,
+    # and the distance rule fitted again on the same splits (its matrices are too big for a JSON file).
     beside = model_path.parent / "metrics.json"
     metrics = ev.read_json(beside) if beside.is_file() else {}
-    paths = export_all(model, out, calibration_images=x_train, refusal=metrics.get("refusal"))
+    refusal = None
+    if "refusal" in metrics:
+        train, val = _splits(mnist, metrics.get("recipe"))
+        refusal = {"temperature": metrics["refusal"]["temperature"], "distance": fit_distance(model, train, val)}
+    paths = export_all(model, out, calibration_images=x_train, refusal=refusal)
 
     keras_pred = ev.predict_logits(model, x_test).argmax(axis=1)
     pixels = x_test[..., None]  # (N, 28, 28, 1) raw 0-255, the exported models' input

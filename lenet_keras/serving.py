@@ -1,5 +1,6 @@
 """The exported graph: raw pixels (B, 28, 28, 1) in 0-255 -> probabilities (B, 10), and with a calibration
-also digit_margin (B, 1): the top probability less the refusal threshold, negative for "not a digit".
+also digit_margin (B, 1): 1 less the image's distance from the nearest digit class in the network's own
+features, over the refusal threshold (distance.py); negative for "not a digit".
 
 It computes exactly what `softmax(model(preprocess(pixels)))` computes, with C1 and S2
 rearranged for fast inference. C1 reads one input channel, and on one input channel
@@ -135,36 +136,50 @@ def _divided(dense, temperature):
 
 
 class DigitMargin(keras.layers.Layer):
-    """(B, 10) probabilities -> (B, 1): the top one less the threshold below which the image is not a digit."""
+    """C5 (B, 120) and F6 (B, 84) features -> (B, 1): 1 - d / threshold, where d is the squared Mahalanobis
+    distance to the nearest class mean (distance.py); negative beyond the threshold: not a digit.
 
-    def __init__(self, threshold, **kwargs):
+    The whitening matrix and the means are scaled by 1 / sqrt(threshold) first, so the graph computes d /
+    threshold directly: values near 1 at the boundary, which int8 represents as finely as the probabilities.
+    """
+
+    def __init__(self, means, whitening, threshold, **kwargs):
         super().__init__(**kwargs)
-        self.threshold = float(threshold)
+        scale = 1 / np.sqrt(threshold)
+        self.whitening = (np.asarray(whitening) * scale).astype(np.float32)
+        self.centres = (np.asarray(means) @ np.asarray(whitening) * scale).astype(np.float32)
 
-    def call(self, probabilities):
-        return ops.max(probabilities, axis=1, keepdims=True) - self.threshold
+    def call(self, c5, f6):
+        white = ops.matmul(ops.concatenate([c5, f6], axis=1), self.whitening)  # (B, D)
+        squared = ops.sum(ops.square(white[:, None, :] - self.centres[None]), axis=-1)  # (B, 10)
+        return 1.0 - ops.min(squared, axis=1, keepdims=True)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], 1)
+    def compute_output_shape(self, c5_shape, f6_shape):
+        return (c5_shape[0], 1)
 
 
 def make_serving_model(model, calibration=None):
     """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(model(preprocess(pixels)) / T).
 
-    calibration: {"temperature": T, "threshold": t} from calibrate.py; the model then has a second output,
-    digit_margin (batch, 1) = top probability - t, so every export carries the rule for "not a digit".
+    calibration: {"temperature": T, "distance": distance.fit_distance(...)}; the model then has a second output,
+    digit_margin (batch, 1) (DigitMargin), so every export carries the rule for "not a digit".
     Without it, T = 1 and probabilities are the only output.
     """
     model = fold_batch_norm(model)
     pixels = keras.Input((28, 28, 1), name="pixels")
     names = [layer.name for layer in model.layers]
     x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(pixels)  # (B, 14, 14, 6)
+    c5 = None
     for layer in model.layers[names.index("S2") + 1 :]:  # LeNet-5 is a chain: S2's successors in order
-        if layer is model.layers[-1] and calibration is not None:
-            layer = _divided(layer, calibration["temperature"])  # logits / T, with no op of its own
+        if layer is model.layers[-1]:
+            f6 = x  # the output layer's input: F6's features
+            if calibration is not None:
+                layer = _divided(layer, calibration["temperature"])  # logits / T, with no op of its own
         x = StaticFlatten(name="flatten")(x) if isinstance(layer, keras.layers.Flatten) else layer(x)
+        c5 = x if isinstance(layer, keras.layers.Flatten) else c5  # C5's features
     probabilities = keras.layers.Softmax(name="probabilities")(x)
     if calibration is None:
         return keras.Model(pixels, probabilities, name="serving")
-    margin = DigitMargin(calibration["threshold"], name="digit_margin")(probabilities)
+    rule = calibration["distance"]
+    margin = DigitMargin(rule["means"], rule["whitening"], rule["threshold"], name="digit_margin")(c5, f6)
     return keras.Model(pixels, [probabilities, margin], name="serving")

@@ -145,7 +145,8 @@ class TFLiteClassifier:
         return self._run(images)["probabilities"]
 
     def digit_margin(self, images):
-        """Raw pixels -> (N,): the top probability less the model's refusal threshold; negative: not a digit."""
+        """Raw pixels -> (N,): the export's digit_margin (serving.DigitMargin; for a release 1.1 file, the top
+        probability less LOW_CONFIDENCE); negative: not a digit."""
         return self._run(images)["digit_margin"]
 
     def predict(self, images):

@@ -1,0 +1,64 @@
+"""The rule for "not a digit" (distance.py): the Mahalanobis distance it computes is the textbook one, its
+threshold refuses the share of validation digits it is asked to, and on the shipped model it refuses more of
+the held-out non-digits than the top probability did, while refusing fewer real digits."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lenet_keras.calibrate import REFUSED_DIGITS, calibrate, softmax
+from lenet_keras.data import split_validation
+from lenet_keras.distance import features, fit_distance, nearest_distance
+from lenet_keras.evaluate import load_model, predict_logits
+from lenet_keras.negatives import make_negatives
+
+SHIPPED = Path(__file__).resolve().parents[1] / "saved_models" / "lenet5.keras"
+
+
+def test_the_distance_is_mahalanobis_to_the_nearest_mean():
+    rng = np.random.default_rng(0)
+    covariance = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.2], [0.0, 0.2, 0.5]])
+    means = rng.normal(size=(10, 3)) * 5
+    whitening = np.linalg.cholesky(np.linalg.inv(covariance))
+    points = rng.normal(size=(50, 3)) * 3
+    precision = np.linalg.inv(covariance)
+    textbook = np.array([min((p - m) @ precision @ (p - m) for m in means) for p in points])
+    np.testing.assert_allclose(nearest_distance(points, means, whitening), textbook, rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def shipped(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    train, val = split_validation(x_train, y_train, 5000, 0)
+    model = load_model(SHIPPED)
+    return model, fit_distance(model, train, val), val, (x_test, y_test)
+
+
+def test_the_threshold_refuses_the_share_of_validation_digits_asked_for(shipped):
+    model, rule, (x_val, _), (x_test, _) = shipped
+    assert rule["refused"] == REFUSED_DIGITS and rule["features"] == 204 and rule["training_images"] == 55_000
+
+    def refused(x):
+        return np.mean(nearest_distance(features(model, x), rule["means"], rule["whitening"]) > rule["threshold"])
+
+    assert refused(x_val) == pytest.approx(REFUSED_DIGITS, abs=0.0005)
+    assert refused(x_test[:5000]) <= 0.01  # digits the rule never saw: about as few
+
+
+def test_distance_refuses_more_non_digits_than_the_top_probability_did(shipped):
+    """Against the rule it replaced (the calibrated top probability under the value 0.5% of validation digits fall
+    below), on held-out non-digits (fonts training never used) and MNIST test digits."""
+    model, rule, (x_val, y_val), (x_test, _) = shipped
+    others, _ = make_negatives(600, seed=31, held_out=True)
+    temperature = calibrate(predict_logits(model, x_val), y_val)["temperature"]
+    floor = np.quantile(softmax(predict_logits(model, x_val), temperature).max(axis=1), REFUSED_DIGITS)
+
+    def by_probability(x):
+        return softmax(predict_logits(model, x), temperature).max(axis=1) < floor
+
+    def by_distance(x):
+        return nearest_distance(features(model, x), rule["means"], rule["whitening"]) > rule["threshold"]
+
+    assert by_distance(others).mean() >= by_probability(others).mean() + 0.05
+    assert by_distance(x_test[:5000]).mean() <= by_probability(x_test[:5000]).mean()

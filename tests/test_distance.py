@@ -62,3 +62,20 @@ def test_distance_refuses_more_non_digits_than_the_top_probability_did(shipped):
 
     assert by_distance(others).mean() >= by_probability(others).mean() + 0.05
     assert by_distance(x_test[:5000]).mean() <= by_probability(x_test[:5000]).mean()
+
+
+@pytest.mark.parametrize("variant", ["classic", "modern"])
+def test_the_serving_graph_computes_the_same_margin_for_both_variants(mnist, variant):
+    """serving.DigitMargin on the exported chain (batch normalization folded, C1 and S2 on pixel blocks) against
+    distance.py on the Keras model, for a freshly built model of each variant."""
+    from lenet_keras.model import ModelConfig, build_lenet5
+    from lenet_keras.serving import make_serving_model
+
+    (x_train, y_train), _ = mnist
+    model = build_lenet5(ModelConfig(variant=variant))
+    rule = fit_distance(model, (x_train[:3000], y_train[:3000]), (x_train[3000:4000], y_train[3000:4000]))
+    serving = make_serving_model(model, {"temperature": 1.0, "distance": rule})
+    pixels = x_train[4000:4100]
+    _, margin = serving.predict(pixels[..., None].astype(np.float32), verbose=0)
+    expected = 1 - nearest_distance(features(model, pixels), rule["means"], rule["whitening"]) / rule["threshold"]
+    np.testing.assert_allclose(margin[:, 0], expected, rtol=1e-3, atol=1e-3)

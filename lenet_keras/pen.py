@@ -36,10 +36,22 @@ def _line_mask(seed, n, height, width, half_width):
     return tf.clip_by_value(half_width + 0.5 - distance, 0.0, 1.0)[..., tf.newaxis]
 
 
+def _enlarging(size, cells):
+    """(size, cells) matrix: `tf.image.resize`'s bilinear enlargement (half-pixel centres, edges clamped) of
+    one axis. As matrix products the enlargement took a quarter of the time XLA's resize did on these CPUs."""
+    source = np.clip((np.arange(size) + 0.5) * cells / size - 0.5, 0, cells - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, cells - 1)
+    matrix = np.zeros((size, cells), np.float32)
+    np.add.at(matrix, (np.arange(size), low), 1 - (source - low))
+    np.add.at(matrix, (np.arange(size), high), source - low)
+    return matrix
+
+
 def _smooth_field(seed, n, height, width, lo, hi, cells=4):
     """(B, H, W, 1) a smooth random field in [lo, hi]: noise on a cells x cells grid, bilinearly enlarged."""
     coarse = tf.random.stateless_uniform([n, cells, cells, 1], seed, lo, hi)
-    return tf.image.resize(coarse, [height, width], "bilinear")
+    return tf.einsum("yi,bijc,xj->byxc", _enlarging(height, cells), coarse, _enlarging(width, cells))
 
 
 def _width(ink, s, n, h, w):

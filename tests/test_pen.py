@@ -78,3 +78,16 @@ def test_the_recipe_strikes_only_when_asked_and_only_adds_ink(digits):
     struck = _augmentation(DataConfig(pen=0.3, strike=0.5))(batch, SEED).numpy()
     changed = np.abs(struck - plain).reshape(64, -1).max(axis=1) > 0.1
     assert (struck >= plain - 1e-5).all() and 0.2 < changed.mean() < 0.8
+
+
+def test_the_smooth_field_is_tf_image_resizes_bilinear_enlargement():
+    """pen._smooth_field enlarges its coarse noise by matrix products: the same values as tf.image.resize."""
+    import tensorflow as tf
+
+    from lenet_keras.pen import _enlarging
+
+    coarse = tf.random.stateless_uniform([16, 4, 4, 1], [3, 4], 0.45, 1.0)
+    for size in (28, 32):
+        expected = tf.image.resize(coarse, [size, size], "bilinear").numpy()
+        enlarged = tf.einsum("yi,bijc,xj->byxc", _enlarging(size, 4), coarse, _enlarging(size, 4)).numpy()
+        np.testing.assert_allclose(enlarged, expected, atol=1e-6)

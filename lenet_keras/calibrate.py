@@ -2,14 +2,13 @@
 
 Temperature scaling (Guo et al., 2017): one number T divides the logits so that the probabilities mean
 what they say on held-out digits; it changes no answer. The exported models carry it (serving.py). When
-an image is "not a digit" is decided by distance.py, for the share of validation digits REFUSED_DIGITS.
+an image is "not a digit" is decided by distance.py.
 """
 
 import numpy as np
 
 __all__ = ["calibrate", "expected_calibration_error", "softmax"]
 
-REFUSED_DIGITS = 0.005  # the share of real digits (MNIST validation) refused as "not a digit" (distance.py)
 BINS = 15  # reliability bins for the expected calibration error, as Guo et al.
 
 

@@ -6,7 +6,7 @@ lie near its class's mean, and a letter's, a scribble's or a blob's lie far from
 distance is Mahalanobis's, with one covariance shared by the ten classes (Lee et al., 2018), fitted on the
 training split's digits as they are (no augmentation: with it, the classes spread out and fewer non-digits
 stood out). The threshold is the distance beyond which a given share of the validation digits fall
-(calibrate.REFUSED_DIGITS), so the rule is chosen on the validation split, never on the test set; the
+(REFUSED_DIGITS), so the rule is chosen on the validation split, never on the test set; the
 exports fold the means, the whitening matrix and the threshold into their graphs (serving.DigitMargin).
 Nothing is trained: the network, and every answer it gives, is the same.
 """
@@ -14,11 +14,11 @@ Nothing is trained: the network, and every answer it gives, is the same.
 import keras
 import numpy as np
 
-from lenet_keras.calibrate import REFUSED_DIGITS
 from lenet_keras.data import preprocess
 
-__all__ = ["feature_model", "features", "fit_distance", "nearest_distance"]
+__all__ = ["REFUSED_DIGITS", "feature_model", "features", "fit_distance", "nearest_distance"]
 
+REFUSED_DIGITS = 0.005  # the share of real digits (MNIST validation) refused as "not a digit"
 RIDGE = 1e-3  # added to the covariance's diagonal: some ReLU features are zero on every training digit
 
 

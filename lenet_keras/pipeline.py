@@ -75,7 +75,7 @@ def _evaluate_and_report(model_path, out, data_dir, mnist, recipe):
     model = ev.load_model(model_path)
     mnist = mnist if mnist is not None else load_mnist(data_dir)
     metrics, y_pred = ev.evaluate(model, mnist)
-    (x_train, y_train), (x_test, y_test) = mnist
+    _, (x_test, y_test) = mnist
     wrong = (y_pred != y_test).nonzero()[0]
     metrics["mistakes"] = [{"index": int(i), "true": int(y_test[i]), "predicted": int(y_pred[i])} for i in wrong]
     _save(plots.plot_confusion(metrics["confusion_matrix"]), out / "confusion_matrix.png")

@@ -169,14 +169,15 @@ def make_serving_model(model, calibration=None):
     pixels = keras.Input((28, 28, 1), name="pixels")
     names = [layer.name for layer in model.layers]
     x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(pixels)  # (B, 14, 14, 6)
-    c5 = None
     for layer in model.layers[names.index("S2") + 1 :]:  # LeNet-5 is a chain: S2's successors in order
         if layer is model.layers[-1]:
             f6 = x  # the output layer's input: F6's features
             if calibration is not None:
                 layer = _divided(layer, calibration["temperature"])  # logits / T, with no op of its own
-        x = StaticFlatten(name="flatten")(x) if isinstance(layer, keras.layers.Flatten) else layer(x)
-        c5 = x if isinstance(layer, keras.layers.Flatten) else c5  # C5's features
+        if isinstance(layer, keras.layers.Flatten):
+            x = c5 = StaticFlatten(name="flatten")(x)  # C5's features
+        else:
+            x = layer(x)
     probabilities = keras.layers.Softmax(name="probabilities")(x)
     if calibration is None:
         return keras.Model(pixels, probabilities, name="serving")

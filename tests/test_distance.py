@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lenet_keras.calibrate import REFUSED_DIGITS, calibrate, softmax
+from lenet_keras.calibrate import calibrate, softmax
 from lenet_keras.data import split_validation
-from lenet_keras.distance import features, fit_distance, nearest_distance
+from lenet_keras.distance import REFUSED_DIGITS, features, fit_distance, nearest_distance
 from lenet_keras.evaluate import load_model, predict_logits
 from lenet_keras.negatives import make_negatives
 

@@ -2,7 +2,7 @@
 
 Temperature scaling (Guo et al., 2017): one number T divides the logits so that the probabilities mean
 what they say on held-out digits; it changes no answer. The exported models carry it (serving.py). When
-an image is "not a digit" is decided by distance.py.
+an image is "not a digit" is decided by detector.py.
 """
 
 import numpy as np

@@ -10,7 +10,15 @@ from lenet_keras.augment import distort
 from lenet_keras.idx import load_mnist
 from lenet_keras.pen import strike, vary_pen
 
-__all__ = ["load_mnist", "preprocess", "split_validation", "make_datasets", "compile_ahead", "DataConfig"]
+__all__ = [
+    "load_mnist",
+    "preprocess",
+    "split_validation",
+    "make_datasets",
+    "compile_ahead",
+    "batch_augmentation",
+    "DataConfig",
+]
 
 PAD = 2  # 28x28 MNIST -> LeNet-5's 32x32 input, as in the paper
 # LeCun et al. (1998): background -0.1, foreground 1.175, so the mean is about 0
@@ -141,6 +149,13 @@ def _augmentation(config):
     return augment
 
 
+def batch_augmentation(config):
+    """The training augmentation as a function (images (B, 32, 32, 1) preprocessed, stateless seed (2,)) -> images,
+    compiled for batches of config.batch_size (smaller ones are padded); None when config.augment is off."""
+    augment = _augmentation(config)
+    return None if augment is None else _at_batch_size(augment, config.batch_size)
+
+
 def with_negatives(x, y, config):
     """The training digits plus config.negatives non-digits (label -1), drawn from the digits' own seed."""
     if not config.negatives:
@@ -162,7 +177,7 @@ def compile_ahead(config, shape=(32, 32, 1)):
     """
     if not config.augment:
         return None
-    augment = _at_batch_size(_augmentation(config), config.batch_size)
+    augment = batch_augmentation(config)
     seed = tf.constant([0, 0], tf.int64)
     blank = tf.fill([config.batch_size, *shape], BACKGROUND)
     warm_up = tf.data.Dataset.from_tensors(blank).map(_plain(lambda x: augment(x, seed)))

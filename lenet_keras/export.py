@@ -85,7 +85,7 @@ def export_all(model, out_dir, calibration_images, refusal=None):
     """Write the SavedModel, both TFLite files and the ONNX file into out_dir atomically; return their paths.
 
     calibration_images: raw training images for int8 quantization. refusal: {"temperature" (calibrate.py),
-    "distance" (distance.fit_distance)}, which every export then carries as its temperature and its
+    "head" (detector.fit_detector)}, which every export then carries as its temperature and its
     digit_margin output.
     Nothing in out_dir changes until all four are written, so a failure (a full disk) keeps the old ones.
     """

@@ -41,19 +41,21 @@ def stand_upright(digit):
     return upright, (x0, float(top)), height, strokes.sum() / height  # a 1 is one stroke: area over length
 
 
-def lead_in(digit, rng):
+def lead_in(digit, rng, angle=ANGLE, length=LENGTH):
     """A raw MNIST 1 (28, 28) uint8 -> the 1 stood upright with a lead-in from its top down to the left at the
-    stroke's width, as a dark-on-white picture (uint8, (28 + 2 MARGIN) x SCALE square)."""
+    stroke's width, as a dark-on-white picture (uint8, (28 + 2 MARGIN) x SCALE square). angle: its range in degrees
+    below the horizontal; length: its range as a share of the digit's height."""
     upright, (x0, top), height, width = stand_upright(digit)
-    angle, length = np.deg2rad(rng.uniform(*ANGLE)), rng.uniform(*LENGTH) * height
+    angle, length = np.deg2rad(rng.uniform(*angle)), rng.uniform(*length) * height
     end = (x0 - length * np.cos(angle), top + length * np.sin(angle))
     ImageDraw.Draw(upright).line([end, (x0, top)], fill=255, width=max(1, round(width * rng.uniform(0.7, 1.0))))
     return 255 - np.asarray(upright)
 
 
-def with_lead_ins(images, labels, share, seed=0):
+def with_lead_ins(images, labels, share, seed=0, angle=ANGLE, length=LENGTH):
     """Raw MNIST images (N, 28, 28) uint8 and labels -> a copy where `share` of the 1s (a seeded draw) have a
-    lead-in (`lead_in`), each in MNIST's form by `to_mnist`. share 0: the images themselves."""
+    lead-in (`lead_in`, with its `angle` and `length` ranges), each in MNIST's form by `to_mnist`. share 0: the
+    images themselves."""
     if not share:
         return images
     rng = np.random.default_rng([seed, 1])  # its own stream: the other draws from `seed` stay as they were
@@ -61,5 +63,5 @@ def with_lead_ins(images, labels, share, seed=0):
     chosen = ones[rng.random(len(ones)) < share]
     out = images.copy()
     for i in chosen:
-        out[i] = to_mnist(lead_in(images[i], rng))
+        out[i] = to_mnist(lead_in(images[i], rng, angle, length))
     return out

@@ -4,6 +4,7 @@ Each function reads its inputs from files, writes its outputs next to the model
 and returns what it wrote, so notebooks 02-04 can each run on their own.
 """
 
+import hashlib
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -14,13 +15,16 @@ from lenet_keras import evaluate as ev
 from lenet_keras import plots
 from lenet_keras.calibrate import calibrate
 from lenet_keras.data import split_validation
-from lenet_keras.distance import fit_distance
+from lenet_keras.detector import DETECTOR_NAME, fit_detector
 from lenet_keras.idx import load_mnist
 from lenet_keras.locks import hold_folder
+from lenet_keras.negatives import make_negatives
 from lenet_keras.progress import EpochLog
 from lenet_keras.runs import HISTORY
 from lenet_keras.runtime.files import atomic_path
 from lenet_keras.train import MODEL_NAME, train
+
+CALIBRATION_NEGATIVES = 1000  # of the 10,000 images the int8 conversion's 500 calibration images are drawn from
 
 
 def _save(fig, path):
@@ -89,21 +93,49 @@ def _evaluate_and_report(model_path, out, data_dir, mnist, recipe):
     if recipe is not None:
         metrics["recipe"] = recipe
     train, (x_val, y_val) = _splits(mnist, recipe)
-    distance = fit_distance(model, train, (x_val, y_val))
+    previous = ev.read_json(out / "metrics.json").get("refusal", {}) if (out / "metrics.json").is_file() else {}
     metrics["refusal"] = {  # what the exports carry: the temperature, and the rule for "not a digit"
         **calibrate(ev.predict_logits(model, x_val), y_val),
-        "distance_threshold": distance["threshold"],
-        **{k: distance[k] for k in ("refused", "features", "training_images")},
+        **_not_a_digit(model, model_path, out, train, (x_val, y_val), previous),
     }
     ev.write_json(metrics, out / "metrics.json")
     return metrics
 
 
+def _not_a_digit(model, model_path, out, train, val, previous):
+    """Fit the not-a-digit head (detector.py) and write it beside the model; return what metrics.json records of it.
+
+    A head already there for the same model file (its SHA-256 in `previous`, metrics.json's record) is kept:
+    notebook 03 evaluates again the model notebook 02 trained and evaluated, and the fit takes a minute."""
+    digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
+    if (out / DETECTOR_NAME).is_file() and previous.get("model_sha256") == digest:
+        return {k: previous[k] for k in ("detector", "threshold", "refused", "digits", "negatives", "model_sha256")}
+    detector = fit_detector(model, train, val)
+    with atomic_path(out / DETECTOR_NAME) as tmp:  # the head, its threshold folded in
+        detector["head"].save(tmp)
+    fields = ("threshold", "refused", "digits", "negatives")
+    return {"detector": DETECTOR_NAME, **{k: detector[k] for k in fields}, "model_sha256": digest}
+
+
 def _splits(mnist, recipe):
-    """The recipe's training and validation splits of MNIST's training set: ((x, y), (x, y))."""
+    """The recipe's training and validation splits of MNIST's training set, the training split cut to the recipe's
+    `limit` (the digits its model learned from): ((x, y), (x, y))."""
     (x_train, y_train), _ = mnist
     data = (recipe or {}).get("data", {})
-    return split_validation(x_train, y_train, data.get("validation_size", 5000), data.get("seed", 0))
+    (x, y), val = split_validation(x_train, y_train, data.get("validation_size", 5000), data.get("seed", 0))
+    limit = data.get("limit")
+    return ((x[:limit], y[:limit]) if limit else (x, y)), val
+
+
+def _detector_head(model, model_path, mnist):
+    """The not-a-digit head beside the model (detector.py), or one fitted now on the recipe's splits."""
+    import keras
+
+    path = model_path.parent / DETECTOR_NAME
+    if path.is_file():
+        return keras.saving.load_model(path)
+    recipe = ev.read_json(model_path.parent / "metrics.json").get("recipe")
+    return fit_detector(model, *_splits(mnist, recipe))["head"]
 
 
 def _agreement_row(name, path, outputs, y_test, keras_pred):
@@ -173,14 +205,16 @@ def _export_and_check(model_path, out, data_dir, mnist):
     mnist = mnist if mnist is not None else load_mnist(data_dir)
     (x_train, _), (x_test, y_test) = mnist
     # The calibration belongs to the model: its temperature is read from the metrics.json beside the model file,
-    # and the distance rule fitted again on the same splits (its matrices are too big for a JSON file).
+    # the not-a-digit head from the file beside it (fitted again on the same splits where an older run has none).
     beside = model_path.parent / "metrics.json"
     metrics = ev.read_json(beside) if beside.is_file() else {}
-    refusal = None
+    refusal, calibration_images = None, x_train
     if "refusal" in metrics:
-        train, val = _splits(mnist, metrics.get("recipe"))
-        refusal = {"temperature": metrics["refusal"]["temperature"], "distance": fit_distance(model, train, val)}
-    paths = export_all(model, out, calibration_images=x_train, refusal=refusal)
+        refusal = {"temperature": metrics["refusal"]["temperature"], "head": _detector_head(model, model_path, mnist)}
+        # int8's ranges must cover what the head sees in non-digits too, or it saturates on them.
+        others, _ = make_negatives(CALIBRATION_NEGATIVES, seed=1)
+        calibration_images = np.concatenate([x_train[: 9 * CALIBRATION_NEGATIVES], others])
+    paths = export_all(model, out, calibration_images=calibration_images, refusal=refusal)
 
     keras_pred = ev.predict_logits(model, x_test).argmax(axis=1)
     pixels = x_test[..., None]  # (N, 28, 28, 1) raw 0-255, the exported models' input

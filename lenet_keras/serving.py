@@ -1,6 +1,6 @@
 """The exported graph: raw pixels (B, 28, 28, 1) in 0-255 -> probabilities (B, 10), and with a calibration
-also digit_margin (B, 1): 1 less the image's distance from the nearest digit class in the network's own
-features, over the refusal threshold (distance.py); negative for "not a digit".
+also digit_margin (B, 1): the not-a-digit head's verdict on the network's own features (detector.py), in
+(-1, 1), negative for "not a digit".
 
 It computes exactly what `softmax(model(preprocess(pixels)))` computes, with C1 and S2
 rearranged for fast inference. C1 reads one input channel, and on one input channel
@@ -136,33 +136,39 @@ def _divided(dense, temperature):
 
 
 class DigitMargin(keras.layers.Layer):
-    """C5 (B, 120) and F6 (B, 84) features -> (B, 1): 1 - d / threshold, where d is the squared Mahalanobis
-    distance to the nearest class mean (distance.py); negative beyond the threshold: not a digit.
+    """S4 (B, 5, 5, 16), C5 (B, 120) and F6 (B, 84) features -> (B, 1): tanh(z / 2), where z is the
+    not-a-digit head's logit (detector.py), 0 at the threshold; negative: not a digit.
 
-    The whitening matrix and the means are scaled by 1 / sqrt(threshold) first, so the graph computes d /
-    threshold directly: values near 1 at the boundary, which int8 represents as finely as the probabilities.
-    """
+    The head's standardization is folded into its hidden layer's kernel and bias (one matrix product, as in the
+    Keras head; ONNX's exporter also turned the Normalization layer's constants into missing inputs). tanh keeps
+    the output in (-1, 1), so int8 represents it near the boundary as finely as the probabilities (the logit
+    itself spans tens of units on non-digits)."""
 
-    def __init__(self, means, whitening, threshold, **kwargs):
+    def __init__(self, head, **kwargs):
         super().__init__(**kwargs)
-        scale = 1 / np.sqrt(threshold)
-        self.whitening = (np.asarray(whitening) * scale).astype(np.float32)
-        self.centres = (np.asarray(means) @ np.asarray(whitening) * scale).astype(np.float32)
+        norm, hidden, last = (head.get_layer(name) for name in ("standardize", "hidden", "is_a_digit"))
+        mean = np.asarray(norm.mean, np.float64).reshape(-1)
+        std = np.maximum(np.sqrt(np.asarray(norm.variance, np.float64).reshape(-1)), keras.backend.epsilon())
+        kernel, bias = (np.asarray(w, np.float64) for w in hidden.get_weights())
+        self.hidden_kernel = (kernel / std[:, None]).astype(np.float32)
+        self.hidden_bias = (bias - (mean / std) @ kernel).astype(np.float32)
+        self.out_kernel, self.out_bias = (np.asarray(w, np.float32) for w in last.get_weights())
 
-    def call(self, c5, f6):
-        white = ops.matmul(ops.concatenate([c5, f6], axis=1), self.whitening)  # (B, D)
-        squared = ops.sum(ops.square(white[:, None, :] - self.centres[None]), axis=-1)  # (B, 10)
-        return 1.0 - ops.min(squared, axis=1, keepdims=True)
+    def call(self, s4, c5, f6):
+        flat = ops.reshape(s4, (-1, int(np.prod(s4.shape[1:]))))
+        x = ops.concatenate([flat, c5, f6], axis=1)
+        z = ops.matmul(ops.relu(ops.matmul(x, self.hidden_kernel) + self.hidden_bias), self.out_kernel) + self.out_bias
+        return ops.tanh(0.5 * z)
 
-    def compute_output_shape(self, c5_shape, f6_shape):
+    def compute_output_shape(self, s4_shape, c5_shape, f6_shape):
         return (c5_shape[0], 1)
 
 
 def make_serving_model(model, calibration=None):
     """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(model(preprocess(pixels)) / T).
 
-    calibration: {"temperature": T, "distance": distance.fit_distance(...)}; the model then has a second output,
-    digit_margin (batch, 1) (DigitMargin), so every export carries the rule for "not a digit".
+    calibration: {"temperature": T, "head": detector.fit_detector(...)["head"]}; the model then has a second
+    output, digit_margin (batch, 1) (DigitMargin), so every export carries the rule for "not a digit".
     Without it, T = 1 and probabilities are the only output.
     """
     model = fold_batch_norm(model)
@@ -178,9 +184,10 @@ def make_serving_model(model, calibration=None):
             x = c5 = StaticFlatten(name="flatten")(x)  # C5's features
         else:
             x = layer(x)
+        if layer.name == "S4":
+            s4 = x  # S4's maps, the head's first features
     probabilities = keras.layers.Softmax(name="probabilities")(x)
     if calibration is None:
         return keras.Model(pixels, probabilities, name="serving")
-    rule = calibration["distance"]
-    margin = DigitMargin(rule["means"], rule["whitening"], rule["threshold"], name="digit_margin")(c5, f6)
+    margin = DigitMargin(calibration["head"], name="digit_margin")(s4, c5, f6)
     return keras.Model(pixels, [probabilities, margin], name="serving")

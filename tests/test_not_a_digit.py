@@ -1,4 +1,4 @@
-""""Not a digit": the project's held-out non-digits are refused, real digits are answered, and every export
+""" "Not a digit": the project's held-out non-digits are refused, real digits are answered, and every export
 carries the same rule (its digit_margin output)."""
 
 import json
@@ -32,9 +32,9 @@ def test_the_shipped_models_carry_a_refusal_rule():
 
 
 def test_held_out_non_digits_are_refused_far_more_often_than_digits(table):
-    """The issue's goal is 95%; the shipped model, trained without non-digits, refuses 30% (README, "Not a digit").
-    This holds the release to what it does, against the 0.3% of MNIST digits it refuses."""
-    assert table["held-out non-digits, all kinds"] >= 0.25, table
+    """The issue's goal is 95%; the shipped head refuses about 77% (README, "Not a digit"). This holds the
+    release to what it does, against the 0.1-0.3% of MNIST digits it refuses."""
+    assert table["held-out non-digits, all kinds"] >= 0.7, table
     assert table["held-out non-digits, all kinds"] >= 30 * table["MNIST test digits (refused)"], table
 
 

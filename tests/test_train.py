@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lenet_keras.detector import DETECTOR_NAME
 from lenet_keras.evaluate import load_model, predict_logits
 from lenet_keras.pipeline import train_and_report
 from lenet_keras.train import recipe
@@ -25,6 +26,7 @@ def test_short_run_learns_and_writes_its_files(trained):
         "metrics.json",
         "confusion_matrix.png",
         "mistakes.png",
+        DETECTOR_NAME,
     ]:
         assert (out / name).stat().st_size > 0, name
     assert any((out / "logs").rglob("events.out.tfevents.*"))
@@ -55,6 +57,28 @@ def test_metrics_are_consistent(trained):
     np.testing.assert_allclose(list(metrics["per_class_accuracy"].values()), per_class)
     assert metrics["classification_report"]["accuracy"] == pytest.approx(metrics["test_accuracy"])
     assert metrics["model"] == {"variant": "classic", "parameters": 60850}
+
+
+def test_the_not_a_digit_head_is_fitted_once_per_model_file(trained, mnist, mnist_dir):
+    """Evaluating the same model file again (notebook 03 after notebook 02) keeps its head; a changed model
+    file gets a new one, fitted on the digits the model learned from (the recipe's `limit`)."""
+    from lenet_keras.pipeline import evaluate_and_report
+
+    from lenet_keras.data import split_validation
+
+    _, result = trained
+    out, refusal = result["model_path"].parent, result["metrics"]["refusal"]
+    (_, y_train), _ = split_validation(*mnist[0], 5000, 0)
+    ones = int((y_train[:3000] == 1).sum())  # each given a lead-in
+    assert refusal["detector"] == DETECTOR_NAME
+    assert refusal["digits"] == 2 * 3000 + ones and refusal["negatives"] == 2 * round(0.18 * 3000)
+    head = (out / DETECTOR_NAME).read_bytes()
+    again = evaluate_and_report(result["model_path"], data_dir=mnist_dir)["refusal"]
+    assert (out / DETECTOR_NAME).read_bytes() == head and again["model_sha256"] == refusal["model_sha256"]
+    model = load_model(result["model_path"])
+    model.save(out / "lenet5.keras")  # the same weights, another file (a new save time)
+    changed = evaluate_and_report(result["model_path"], data_dir=mnist_dir)["refusal"]
+    assert changed["model_sha256"] != refusal["model_sha256"]  # recorded by a new fit, not carried over
 
 
 def test_saved_model_loads_in_a_fresh_process(trained):

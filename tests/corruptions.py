@@ -140,12 +140,14 @@ def main(argv):
     _, (x, y) = load_mnist(os.environ.get("LENET_MNIST_DIR") or root.parent / "shared" / "data" / "mnist")
     digits, labels = x[list(REPORT)], y[list(REPORT)]
     classifier = TFLiteClassifier(model)
-    print(f"| corruption ({Path(model).name}) | top digit right | refused |\n| --- | --- | --- |")
+    print(f"| corruption ({Path(model).name}) | top digit right | answered right | refused |")
+    print("| --- | --- | --- | --- |")
     for kind in KINDS:
         seen = np.stack([to_mnist(image) for image in corrupted(kind, digits)])
         top = classifier.predict(seen)[0]
-        refused = np.mean([v["digit"] is None for v in classifier.classify(seen)])
-        print(f"| {kind} | {np.mean(top == labels):.1%} | {refused:.1%} |")
+        answers = np.array([-1 if v["digit"] is None else v["digit"] for v in classifier.classify(seen)])
+        right, refused = np.mean(top == labels), np.mean(answers == -1)
+        print(f"| {kind} | {right:.1%} | {np.mean(answers == labels):.1%} | {refused:.1%} |")
 
 
 if __name__ == "__main__":

@@ -62,9 +62,8 @@ def test_metrics_are_consistent(trained):
 def test_the_not_a_digit_head_is_fitted_once_per_model_file(trained, mnist, mnist_dir):
     """Evaluating the same model file again (notebook 03 after notebook 02) keeps its head; a changed model
     file gets a new one, fitted on the digits the model learned from (the recipe's `limit`)."""
-    from lenet_keras.pipeline import evaluate_and_report
-
     from lenet_keras.data import split_validation
+    from lenet_keras.pipeline import evaluate_and_report
 
     _, result = trained
     out, refusal = result["model_path"].parent, result["metrics"]["refusal"]

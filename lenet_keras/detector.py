@@ -123,7 +123,8 @@ def fit_detector(model, train, val, config=DetectorConfig()):
     balance = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean())).astype(np.float32)  # each side counts half
 
     keras.utils.set_random_seed(config.seed)
-    head = build_head(x.mean(axis=0), x.var(axis=0) + 1e-6, config.hidden)
+    mean, variance = x.mean(axis=0), x.var(axis=0) + 1e-6
+    head = build_head(mean, variance, config.hidden)
     steps = config.epochs * -(-len(x) // config.batch_size)
     head.compile(
         keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)),
@@ -132,7 +133,7 @@ def fit_detector(model, train, val, config=DetectorConfig()):
     head.fit(x, y, sample_weight=balance, batch_size=config.batch_size, epochs=config.epochs, verbose=0)
     threshold = float(np.quantile(digit_scores(extractor, head, x_val), config.refused))
     *weights, kernel, bias = head.get_weights()
-    fitted = build_head(x.mean(axis=0), x.var(axis=0) + 1e-6, config.hidden)  # uncompiled: no optimizer to save
+    fitted = build_head(mean, variance, config.hidden)  # uncompiled: no optimizer to save
     fitted.set_weights([*weights, kernel, bias - threshold])  # 0 at the threshold: the rule is the head itself
     return {
         "head": fitted,

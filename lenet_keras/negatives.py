@@ -23,7 +23,12 @@ HELD_OUT_FONTS = ("truetype/liberation", "truetype/freefont")  # Debian: fonts-l
 # 3 З з, 4 Ч ч y, 5 S s, 6 b G б Ь ь Ъ ъ Ы ы, 7 T, 8 B, 9 g q, and the continental 1 with a long lead-in: λ Λ л Л ^
 # (Semeion's writers' 1s). What is left is never a digit.
 # Nor is anything tall and narrow (see _like_a_one): a scribble that came out as one stroke is a 1.
-CHARACTERS = "ACEFHKLMNPRUVWXYacdefhkmnprtuvwx+-=×÷%#@&?*<>~$€£ΓΔΘΞΠΣΦΨΩαβγδεζηθμξπστφψωБГДЖИПФЦШЩЭЮЯвгджипфцшщэюя"
+CHARACTERS = (
+    "ACEFHKLMNPRUVWXYacdefhkmnprtuvwx"
+    "+-=×÷%#@&?*<>~$€£"
+    "ΓΔΘΞΠΣΦΨΩαβγδεζηθμξπστφψω"
+    "БГДЖИПФЦШЩЭЮЯвгджипфцшщэюя"
+)
 KINDS = ("character", "scribble", "two digits", "texture", "blank")
 SHARES = (0.4, 0.25, 0.15, 0.15, 0.05)  # of each kind among the negatives
 CANVAS = 56  # drawn this small, under to_mnist's photo size, so each takes a millisecond, not twenty

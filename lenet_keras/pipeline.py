@@ -127,14 +127,13 @@ def _splits(mnist, recipe):
     return ((x[:limit], y[:limit]) if limit else (x, y)), val
 
 
-def _detector_head(model, model_path, mnist):
+def _detector_head(model, model_path, mnist, recipe):
     """The not-a-digit head beside the model (detector.py), or one fitted now on the recipe's splits."""
     import keras
 
     path = model_path.parent / DETECTOR_NAME
     if path.is_file():
         return keras.saving.load_model(path)
-    recipe = ev.read_json(model_path.parent / "metrics.json").get("recipe")
     return fit_detector(model, *_splits(mnist, recipe))["head"]
 
 
@@ -210,7 +209,8 @@ def _export_and_check(model_path, out, data_dir, mnist):
     metrics = ev.read_json(beside) if beside.is_file() else {}
     refusal, calibration_images = None, x_train
     if "refusal" in metrics:
-        refusal = {"temperature": metrics["refusal"]["temperature"], "head": _detector_head(model, model_path, mnist)}
+        head = _detector_head(model, model_path, mnist, metrics.get("recipe"))
+        refusal = {"temperature": metrics["refusal"]["temperature"], "head": head}
         # int8's ranges must cover what the head sees in non-digits too, or it saturates on them.
         others, _ = make_negatives(CALIBRATION_NEGATIVES, seed=1)
         calibration_images = np.concatenate([x_train[: 9 * CALIBRATION_NEGATIVES], others])

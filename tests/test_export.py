@@ -113,11 +113,7 @@ def test_the_release_loads_with_plain_keras_in_a_session_without_lenet_keras(mni
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         result = subprocess.run(
             [sys.executable, "-c", code, str(SHIPPED / "lenet5.keras"), str(images)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd="/",
-            check=False,
+            capture_output=True, text=True, env=env, cwd="/", check=False,
         )
     finally:
         images.unlink(missing_ok=True)

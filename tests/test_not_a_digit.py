@@ -1,4 +1,4 @@
-""" "Not a digit": the project's held-out non-digits are refused, real digits are answered, and every export
+""""Not a digit": the project's held-out non-digits are refused, real digits are answered, and every export
 carries the same rule (its digit_margin output)."""
 
 import json

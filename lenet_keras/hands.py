@@ -10,7 +10,7 @@ user's image takes, so the lead-in is normalised as a user's would be.
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lenet_keras.runtime.images import to_mnist
+from lenet_keras.workers import map_to_mnist
 
 __all__ = ["ANGLE", "LENGTH", "lead_in", "stand_upright", "with_lead_ins"]
 
@@ -62,6 +62,5 @@ def with_lead_ins(images, labels, share, seed=0, angle=ANGLE, length=LENGTH):
     ones = np.flatnonzero(labels == 1)
     chosen = ones[rng.random(len(ones)) < share]
     out = images.copy()
-    for i in chosen:
-        out[i] = to_mnist(lead_in(images[i], rng, angle, length))
+    out[chosen] = map_to_mnist([lead_in(images[i], rng, angle, length) for i in chosen])
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from lenet_keras.runtime.images import to_mnist
+from lenet_keras.workers import map_to_mnist
 
 __all__ = ["CHARACTERS", "font_files", "make_negatives", "KINDS"]
 
@@ -89,12 +89,29 @@ def _like_a_one(image):
     return len(columns) == 0 or (columns[-1] - columns[0] < 9 and rows[-1] - rows[0] > 15)
 
 
-def make_negatives(n, seed=0, digits=None, labels=None, held_out=False, kinds=KINDS):
+def _draw(kind, rng, fonts, digits, labels):
+    """One non-digit's ink of `kind` (H, W) in 0..1, or None when the draw came out empty; "blank": MNIST's form."""
+    if kind == "character":
+        ink = _character(rng, fonts)
+    elif kind == "scribble":
+        ink = _scribble(rng)
+    elif kind == "two digits":
+        ink = _two_digits(rng, digits, labels)
+    elif kind == "blank":  # a raw array with no ink, as `predict` never sends but a user's code may
+        return np.zeros((28, 28), np.float32)  # not drawn: kept as it is
+    else:
+        ink = _texture(rng)
+    return None if ink is None or not ink.any() else ink
+
+
+def make_negatives(n, seed=0, digits=None, labels=None, held_out=False, kinds=KINDS, workers=None):
     """n non-digits in MNIST's form -> (uint8 (n, 28, 28), kind index (n,) into KINDS).
 
     digits, labels: MNIST-form digits (M, 28, 28) uint8 and their labels, to overlay ("two digits";
     skipped without them).
     held_out: draw characters from HELD_OUT_FONTS instead of TRAINING_FONTS.
+    workers: processes for to_mnist (workers.map_to_mnist; default one per core). The images are the same
+    whatever the number: they are drawn in one seeded sequence, and the first n that pass are kept.
     """
     rng = np.random.default_rng(seed)
     fonts = font_files(held_out)
@@ -102,23 +119,16 @@ def make_negatives(n, seed=0, digits=None, labels=None, held_out=False, kinds=KI
     shares = np.array([SHARES[KINDS.index(k)] for k in kinds])
     images, kind_index = [], []
     while len(images) < n:
-        kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())]
-        if kind == "character":
-            ink = _character(rng, fonts)
-        elif kind == "scribble":
-            ink = _scribble(rng)
-        elif kind == "two digits":
-            ink = _two_digits(rng, digits, labels)
-        elif kind == "blank":  # a raw array with no ink, as `predict` never sends but a user's code may
-            images.append(np.zeros((28, 28), np.uint8))
-            kind_index.append(KINDS.index(kind))
-            continue
-        else:
-            ink = _texture(rng)
-        if ink is None or not ink.any():
-            continue
-        image = to_mnist(_paper(ink))
-        if not _like_a_one(image):
-            images.append(image)
-            kind_index.append(KINDS.index(kind))
+        drawn = []  # (kind, picture): a few more than are missing, as some turn out to be a 1's shape
+        while len(drawn) < (n - len(images)) * 1.1 + 8:
+            kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())]
+            ink = _draw(kind, rng, fonts, digits, labels)
+            if ink is not None:
+                drawn.append((kind, None if kind == "blank" else _paper(ink)))
+        prepared = iter(map_to_mnist([picture for kind, picture in drawn if kind != "blank"], workers))
+        for kind, _ in drawn:
+            image = np.zeros((28, 28), np.uint8) if kind == "blank" else next(prepared)
+            if len(images) < n and (kind == "blank" or not _like_a_one(image)):
+                images.append(image)
+                kind_index.append(KINDS.index(kind))
     return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.array(kind_index, np.int64)

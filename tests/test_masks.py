@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lenet_keras.runtime.masks import bounds, dilate, label, median, on_border, thin_part
+from lenet_keras.runtime.masks import bounds, dilate, label, median, on_border, rank_filter, thin_part
 
 ndimage = pytest.importorskip("scipy.ndimage")
 
@@ -56,3 +56,15 @@ def test_median_is_numpys_median(size):
     rng = np.random.default_rng(size)
     for values in (rng.random(size, np.float32) * 255, rng.integers(0, 256, size, np.uint8), rng.random((size, 3))):
         assert median(values) == np.median(values)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 31, 61])
+def test_rank_filter_matches_scipy_with_edges_repeated(k):
+    rng = np.random.default_rng(k)
+    for shape in [(1, 1), (5, 40), (40, 5), (37, 53)]:  # windows wider than the image too
+        a = (255 * rng.random(shape)).astype(np.float32)
+        assert np.array_equal(rank_filter(a, k, np.min), ndimage.minimum_filter(a, k, mode="nearest"))
+        assert np.array_equal(rank_filter(a, k, np.max), ndimage.maximum_filter(a, k, mode="nearest"))
+        mean = ndimage.uniform_filter(a.astype(np.float64), k, mode="nearest")
+        assert rank_filter(a, k, np.mean).dtype == np.float32
+        np.testing.assert_allclose(rank_filter(a, k, np.mean), mean, rtol=0, atol=1e-3)

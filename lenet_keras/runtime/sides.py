@@ -34,10 +34,9 @@ def _inside_bands(bright):
     outvoted the dark paper and turned the digit into a block with a hole (15% of 300 read right)."""
 
     def edge(b):  # where the band at b's left ends, or 0
-        for k in range(1, int(BAND * b.shape[1]) + 1):
-            if np.mean(b[:, k - 1] != b[:, k]) >= BAND_EDGE:
-                return k
-        return 0
+        reach = int(BAND * b.shape[1])
+        changes = np.flatnonzero((b[:, :reach] != b[:, 1 : reach + 1]).mean(axis=0) >= BAND_EDGE)
+        return int(changes[0]) + 1 if changes.size else 0
 
     h, w = bright.shape
     box = edge(bright.T), h - edge(bright[::-1].T), edge(bright), w - edge(bright[:, ::-1])

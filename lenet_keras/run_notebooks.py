@@ -1,9 +1,9 @@
 """`make run`: execute the notebooks in order with nbconvert and show what is happening meanwhile.
 
 For each notebook the terminal shows its name, the lines it appends to $LENET_PROGRESS (one per
-training epoch in notebook 02) and its time. nbconvert's own output (kernel and TensorFlow
-warnings) goes to OUTPUT_DIR/NAME.log and is shown only when the notebook fails. At the end,
-the test accuracy and the files written.
+training epoch in notebook 02) and its time; its HTML copy is exported while the next one runs.
+nbconvert's own output (kernel and TensorFlow warnings) goes to OUTPUT_DIR/NAME.log and is shown
+only when a notebook or an export fails. At the end, the test accuracy and the files written.
 
     python -m lenet_keras.run_notebooks notebooks/0*.ipynb --output-dir build/notebooks
 """
@@ -39,11 +39,20 @@ def _new_lines(path, offset):
     return complete.decode(errors="replace").splitlines(), offset + len(complete)
 
 
+def _log_path(notebook, output_dir):
+    return Path(output_dir) / f"{Path(notebook).stem}.log"
+
+
+def _failure(what, log_path):
+    tail = "\n".join(Path(log_path).read_text(errors="replace").splitlines()[-40:])
+    return NotebookFailed(f"{what} failed; the end of {log_path}:\n{tail}")
+
+
 def execute(notebook, output_dir, echo=print, timeout=3600):
-    """Execute one notebook into output_dir (executed copy and HTML), echoing its progress lines; return seconds."""
+    """Execute one notebook into output_dir (the executed copy), echoing its progress lines; return seconds."""
     notebook, output_dir = Path(notebook), Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    progress, log_path = output_dir / f"{notebook.stem}.progress", output_dir / f"{notebook.stem}.log"
+    progress, log_path = output_dir / f"{notebook.stem}.progress", _log_path(notebook, output_dir)
     progress.unlink(missing_ok=True)
     env = {**os.environ, "LENET_PROGRESS": str(progress.resolve())}
     command = nbconvert("--to", "notebook", "--execute", f"--ExecutePreprocessor.timeout={timeout}")
@@ -59,13 +68,25 @@ def execute(notebook, output_dir, echo=print, timeout=3600):
             if finished:
                 break
             time.sleep(POLL_SECONDS)
-        if process.returncode == 0:
-            executed = output_dir / notebook.name
-            process = subprocess.run(nbconvert("--to", "html", str(executed)), stdout=log, stderr=subprocess.STDOUT)
     if process.returncode != 0:
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
-        raise NotebookFailed(f"{notebook} failed; the end of {log_path}:\n{tail}")
+        raise _failure(str(notebook), log_path)
     return time.perf_counter() - start
+
+
+def export_html(notebook, output_dir):
+    """Start nbconvert's HTML export of output_dir's executed copy of `notebook`, its output appended to the
+    notebook's log; return the running process (see `finish`). make run lets each export run while the next
+    notebook executes: an export is one core's 2 s, and the next notebook's first seconds are one core's too."""
+    executed = Path(output_dir) / Path(notebook).name
+    with open(_log_path(notebook, output_dir), "a") as log:
+        return subprocess.Popen(nbconvert("--to", "html", str(executed)), stdout=log, stderr=subprocess.STDOUT)
+
+
+def finish(export):
+    """Wait for an `export_html` process; NotebookFailed, with the end of the notebook's log, if it failed."""
+    if export.wait() != 0:
+        executed = Path(export.args[-1])
+        raise _failure(f"the HTML export of {executed}", _log_path(executed, executed.parent))
 
 
 def summarize(out_dir, output_dir):
@@ -98,15 +119,20 @@ def main(argv=None):
         "--out", type=Path, default=Path(os.environ.get("LENET_OUT", "saved_models")), help="the notebooks' OUT_DIR"
     )
     args = parser.parse_args(argv)
-    total = time.perf_counter()
-    for notebook in args.notebooks:
-        print(f"== {notebook}", flush=True)
-        try:
+    total, exports = time.perf_counter(), []
+    try:
+        for notebook in args.notebooks:
+            print(f"== {notebook}", flush=True)
             seconds = execute(notebook, args.output_dir, echo=lambda line: print(line, flush=True))
-        except NotebookFailed as e:
-            print(e, file=sys.stderr)
-            return 1
-        print(f"   done in {seconds:.1f} s", flush=True)
+            exports.append(export_html(notebook, args.output_dir))
+            print(f"   done in {seconds:.1f} s", flush=True)
+        for export in exports:
+            finish(export)
+    except NotebookFailed as e:
+        for export in exports:
+            export.wait()
+        print(e, file=sys.stderr)
+        return 1
     print(f"== finished in {time.perf_counter() - total:.0f} s")
     print("\n".join(summarize(args.out, args.output_dir)))
     return 0

@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from lenet_keras.progress import EpochLog
-from lenet_keras.run_notebooks import NotebookFailed, execute, summarize
+from lenet_keras.run_notebooks import NotebookFailed, execute, export_html, finish, summarize
 
 
 def test_epoch_log_writes_one_line_per_epoch_with_the_history_values(tmp_path):
@@ -36,7 +36,16 @@ def test_driver_streams_progress_lines_and_writes_the_executed_copy_and_html(tmp
     shown = []
     seconds = execute(notebook, tmp_path / "build", echo=shown.append)
     assert shown == ["   epoch 1/2  loss 0.5", "   epoch 2/2  loss 0.25"] and seconds > 0
-    assert (tmp_path / "build" / "07_demo.ipynb").is_file() and (tmp_path / "build" / "07_demo.html").is_file()
+    assert (tmp_path / "build" / "07_demo.ipynb").is_file()
+    finish(export_html(notebook, tmp_path / "build"))
+    assert (tmp_path / "build" / "07_demo.html").is_file()
+
+
+def test_a_failed_html_export_is_reported_with_the_log(tmp_path):
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "09_torn.ipynb").write_text("{ not json")  # an executed copy that cannot be read
+    with pytest.raises(NotebookFailed, match="HTML export of .*09_torn.ipynb failed"):
+        finish(export_html(tmp_path / "09_torn.ipynb", tmp_path / "build"))
 
 
 def test_driver_reports_a_failing_notebook_with_its_error(tmp_path):

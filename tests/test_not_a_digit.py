@@ -4,6 +4,7 @@ carries the same rule (its digit_margin output)."""
 import json
 from pathlib import Path
 
+import doodles
 import nondigits
 import numpy as np
 import pytest
@@ -36,6 +37,15 @@ def test_held_out_non_digits_are_refused_far_more_often_than_digits(table):
     release to what it does, against the 0.2-0.3% of MNIST digits it refuses."""
     assert table["held-out non-digits, all kinds"] >= 0.7, table
     assert table["held-out non-digits, all kinds"] >= 30 * table["MNIST test digits (refused)"], table
+
+
+def test_pen_drawn_symbols_letters_and_doodles_are_mostly_refused(int8):
+    """Drawings no training image resembles (tests/doodles.py: strokes of one pen, 160 px): the shipped head
+    refuses about 79% of 36 shapes (README, "Not a digit"); the distance rule before it 43%. Release 1.1 accepted
+    every +; here +, ×, ÷ and * are refused."""
+    table = doodles.refused_by_shape(int8, per_shape=5)
+    assert np.mean([share for share, _ in table.values()]) >= 0.7, table
+    assert np.mean([table[name][0] for name in ("+", "×", "÷", "*")]) >= 0.8, table
 
 
 def test_blank_and_noise_pictures_are_refused(table):

@@ -90,15 +90,13 @@ def _like_a_one(image):
 
 
 def _draw(kind, rng, fonts, digits, labels):
-    """One non-digit's ink of `kind` (H, W) in 0..1, or None when the draw came out empty; "blank": MNIST's form."""
+    """One non-digit's ink of `kind` (not "blank") (H, W) in 0..1, or None when the draw came out empty."""
     if kind == "character":
         ink = _character(rng, fonts)
     elif kind == "scribble":
         ink = _scribble(rng)
     elif kind == "two digits":
         ink = _two_digits(rng, digits, labels)
-    elif kind == "blank":  # a raw array with no ink, as `predict` never sends but a user's code may
-        return np.zeros((28, 28), np.float32)  # not drawn: kept as it is
     else:
         ink = _texture(rng)
     return None if ink is None or not ink.any() else ink
@@ -122,9 +120,10 @@ def make_negatives(n, seed=0, digits=None, labels=None, held_out=False, kinds=KI
         drawn = []  # (kind, picture): a few more than are missing, as some turn out to be a 1's shape
         while len(drawn) < (n - len(images)) * 1.1 + 8:
             kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())]
-            ink = _draw(kind, rng, fonts, digits, labels)
-            if ink is not None:
-                drawn.append((kind, None if kind == "blank" else _paper(ink)))
+            if kind == "blank":  # a raw array with no ink, as `predict` never sends but a user's code may
+                drawn.append((kind, None))
+            elif (ink := _draw(kind, rng, fonts, digits, labels)) is not None:
+                drawn.append((kind, _paper(ink)))
         prepared = iter(map_to_mnist([picture for kind, picture in drawn if kind != "blank"], workers))
         for kind, _ in drawn:
             image = np.zeros((28, 28), np.uint8) if kind == "blank" else next(prepared)

@@ -9,8 +9,9 @@ for a digit. Digits: the training split, as it is and once through the training 
 variations (thin, bold, grey, broken, blurred pens, crossing lines, specks, zigzags), and its 1s with
 continental lead-ins as long as Italian and German hands write them (hands.py). Non-digits: negatives.py's,
 from the training fonts only, as they are and augmented the same way. The head's bias is shifted so that its
-logit is 0 where REFUSED_DIGITS of the validation digits fall below: the rule is chosen on the validation
-split, never on the test set, and travels inside the head file and every export (serving.DigitMargin).
+logit, averaged over the image's views (views.py), is 0 where REFUSED_DIGITS of the validation digits fall
+below: the rule is chosen on the validation split, never on the test set, and travels inside the head file and
+every export (serving.DigitMargin).
 """
 
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from lenet_keras.data import DataConfig, batch_augmentation, preprocess
+from lenet_keras.views import SIZES, mean_over_views, numpy_views
 
 __all__ = [
     "DETECTOR_NAME",
@@ -92,9 +94,11 @@ def build_head(mean, variance, hidden):
     )
 
 
-def digit_scores(extractor, head, images):
-    """Raw pixels (N, 28, 28) -> (N,) the head's logit: negative for "not a digit"."""
-    return head.predict(features(extractor, images), batch_size=4096, verbose=0)[:, 0]
+def digit_scores(extractor, head, images, sizes=SIZES):
+    """Raw pixels (N, 28, 28) -> (N,) the head's logit, the mean over the image's views (views.py), as every
+    export reads it: negative for "not a digit"."""
+    logits = head.predict(features(extractor, numpy_views(images, sizes)), batch_size=4096, verbose=0)
+    return np.asarray(mean_over_views(logits, sizes))[:, 0]
 
 
 def fit_detector(model, train, val, config=DetectorConfig()):

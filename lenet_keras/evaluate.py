@@ -11,6 +11,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 from lenet_keras.data import preprocess
 from lenet_keras.idx import load_mnist
 from lenet_keras.runtime.files import atomic_path
+from lenet_keras.views import SIZES, mean_over_views, views
 
 
 def load_model(path):
@@ -29,13 +30,17 @@ def load_model(path):
         raise ValueError(f"{path}: not a readable Keras model ({type(e).__name__}: {e}).") from None
 
 
-def predict_logits(model, images, batch_size=2000):
-    """Logits (N, 10) for raw uint8 images (N, 28, 28), through the shared preprocess.
+def predict_logits(model, images, batch_size=2000, sizes=SIZES):
+    """Logits (N, 10) for raw uint8 images (N, 28, 28), through the shared preprocess: the mean of the model's
+    logits over the image's views (views.py), as every export reads it.
 
     The model is called directly, a batch at a time, as Keras advises for inputs of this size:
     `model.predict` would first trace a predict function, which took longer than predicting.
     """
-    batches = [model(preprocess(images[i : i + batch_size]), training=False) for i in range(0, len(images), batch_size)]
+    batches = [
+        mean_over_views(model(preprocess(views(images[i : i + batch_size, ..., None], sizes)), training=False), sizes)
+        for i in range(0, len(images), batch_size)
+    ]
     return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches]) if batches else np.zeros((0, 10), "float32")
 
 

@@ -2,7 +2,8 @@
 also digit_margin (B, 1): the not-a-digit head's verdict on the network's own features (detector.py), in
 (-1, 1), negative for "not a digit".
 
-It computes exactly what `softmax(model(preprocess(pixels)))` computes, with C1 and S2
+It reads each image in its views (views.py: the image, a little smaller and a little larger, one batch) and
+computes exactly what `softmax(mean over the views of model(preprocess(view)))` computes, with C1 and S2
 rearranged for fast inference. C1 reads one input channel, and on one input channel
 TFLite's XNNPACK kernels waste most of their vector width: C1 alone took 14 µs per
 image in int8. Here the 28x28 image is first cut into 2x2 pixel blocks (14x14x4, a
@@ -16,6 +17,7 @@ import numpy as np
 from keras import ops
 
 from lenet_keras.data import preprocess
+from lenet_keras.views import SIZES, mean_over_views, views
 
 
 def preprocess_affine():
@@ -136,16 +138,18 @@ def _divided(dense, temperature):
 
 
 class DigitMargin(keras.layers.Layer):
-    """S4 (B, 5, 5, 16), C5 (B, 120) and F6 (B, 84) features -> (B, 1): tanh(z / 2), where z is the
-    not-a-digit head's logit (detector.py), 0 at the threshold; negative: not a digit.
+    """S4 (V * B, 5, 5, 16), C5 (V * B, 120) and F6 (V * B, 84) features of the V views of each image (views.py)
+    -> (B, 1): tanh(z / 2), where z is the not-a-digit head's logit (detector.py) averaged over the views, 0 at
+    the threshold; negative: not a digit.
 
     The head's standardization is folded into its hidden layer's kernel and bias (one matrix product, as in the
     Keras head; ONNX's exporter also turned the Normalization layer's constants into missing inputs). tanh keeps
     the output in (-1, 1), so int8 represents it near the boundary as finely as the probabilities (the logit
     itself spans tens of units on non-digits)."""
 
-    def __init__(self, head, **kwargs):
+    def __init__(self, head, sizes=SIZES, **kwargs):
         super().__init__(**kwargs)
+        self.sizes = sizes
         norm, hidden, last = (head.get_layer(name) for name in ("standardize", "hidden", "is_a_digit"))
         mean = np.asarray(norm.mean, np.float64).reshape(-1)
         std = np.maximum(np.sqrt(np.asarray(norm.variance, np.float64).reshape(-1)), keras.backend.epsilon())
@@ -158,23 +162,24 @@ class DigitMargin(keras.layers.Layer):
         flat = ops.reshape(s4, (-1, int(np.prod(s4.shape[1:]))))
         x = ops.concatenate([flat, c5, f6], axis=1)
         z = ops.matmul(ops.relu(ops.matmul(x, self.hidden_kernel) + self.hidden_bias), self.out_kernel) + self.out_bias
-        return ops.tanh(0.5 * z)
+        return ops.tanh(0.5 * mean_over_views(z, self.sizes))
 
     def compute_output_shape(self, s4_shape, c5_shape, f6_shape):
-        return (c5_shape[0], 1)
+        return (None, 1)
 
 
-def make_serving_model(model, calibration=None):
-    """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(model(preprocess(pixels)) / T).
+def make_serving_model(model, calibration=None, sizes=SIZES):
+    """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(mean_v model(preprocess(v)) / T)
+    over the image's views v (views.py: evaluate.predict_logits, softmax'd).
 
     calibration: {"temperature": T, "head": detector.fit_detector(...)["head"]}; the model then has a second
     output, digit_margin (batch, 1) (DigitMargin), so every export carries the rule for "not a digit".
-    Without it, T = 1 and probabilities are the only output.
+    Without it, T = 1 and probabilities are the only output. sizes=(28,): the image alone.
     """
     model = fold_batch_norm(model)
     pixels = keras.Input((28, 28, 1), name="pixels")
     names = [layer.name for layer in model.layers]
-    x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(pixels)  # (B, 14, 14, 6)
+    x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(views(pixels, sizes))  # (V*B, 14, 14, 6)
     for layer in model.layers[names.index("S2") + 1 :]:  # LeNet-5 is a chain: S2's successors in order
         if layer is model.layers[-1]:
             f6 = x  # the output layer's input: F6's features
@@ -186,8 +191,8 @@ def make_serving_model(model, calibration=None):
             x = layer(x)
         if layer.name == "S4":
             s4 = x  # S4's maps, the head's first features
-    probabilities = keras.layers.Softmax(name="probabilities")(x)
+    probabilities = keras.layers.Softmax(name="probabilities")(mean_over_views(x, sizes))
     if calibration is None:
         return keras.Model(pixels, probabilities, name="serving")
-    margin = DigitMargin(calibration["head"], name="digit_margin")(s4, c5, f6)
+    margin = DigitMargin(calibration["head"], sizes, name="digit_margin")(s4, c5, f6)
     return keras.Model(pixels, [probabilities, margin], name="serving")

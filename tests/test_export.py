@@ -40,7 +40,10 @@ def test_exported_contract_raw_pixels_in_probabilities_out(exported, mnist):
         details = model.interpreter.get_input_details()[0]
         assert details["dtype"] == dtype and list(details["shape_signature"]) == [-1, 28, 28, 1]
         if name == "int8":
-            assert details["quantization"] == (1.0, 0)  # raw pixels go in unchanged
+            # raw pixels go in unchanged: the scale is 1 to float precision (the views' concatenation shares the
+            # input's range with the resized views', 1.0000001 here), so round(p / scale) = p for every p in 0-255
+            scale, zero_point = details["quantization"]
+            assert zero_point == 0 and abs(scale - 1.0) < 1e-6
         for batch in (1, 7, 1):  # dynamic batch
             p = model.predict_proba(x_test[:batch])
             assert p.shape == (batch, 10) and p.dtype == np.float32
@@ -119,7 +122,8 @@ def test_the_release_loads_with_plain_keras_in_a_session_without_lenet_keras(mni
         images.unlink(missing_ok=True)
     assert result.returncode == 0, result.stderr[-2000:]
     plain = [int(d) for d in result.stdout.split()]
-    assert plain == predict_logits(load_model(SHIPPED / "lenet5.keras"), x_test[:500]).argmax(axis=1).tolist()
+    # Plain Keras reads the image as it is: the one view (28,) of the image's views (views.py)
+    assert plain == predict_logits(load_model(SHIPPED / "lenet5.keras"), x_test[:500], sizes=(28,)).argmax(1).tolist()
 
 
 @pytest.mark.parametrize("failing", ["int8", "onnx"])
@@ -210,7 +214,7 @@ def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
     import keras
 
     from lenet_keras import export
-    from lenet_keras.data import preprocess
+    from lenet_keras.evaluate import predict_logits
     from lenet_keras.model import ModelConfig, build_lenet5
     from lenet_keras.runtime.tflite import TFLiteClassifier
 
@@ -218,7 +222,7 @@ def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
     model = build_lenet5(ModelConfig(variant="classic"))
     (x_train, _), (x_test, _) = mnist
     paths = export.export_all(model, tmp_path, calibration_images=x_train[:200])
-    keras_probs = keras.ops.softmax(model(preprocess(x_test[:100]))).numpy()
+    keras_probs = keras.ops.softmax(predict_logits(model, x_test[:100])).numpy()
     for name in ("float32", "int8"):
         runner = TFLiteClassifier(paths[name])
         ops = {op["op_name"] for op in runner.interpreter._get_ops_details()}
@@ -233,10 +237,12 @@ def test_classic_c3_table_converts_to_plain_builtin_ops(tmp_path, mnist):
     ids=["modern", "modern_plain", "classic", "avg"],
 )
 def test_serving_graph_equals_softmax_of_model_on_preprocessed_pixels(config, mnist):
-    """The exported graph's block-rearranged C1/S2 computes exactly softmax(model(preprocess(pixels)))."""
+    """The exported graph's block-rearranged C1/S2 computes exactly softmax(model(preprocess(pixels))) on one view,
+    and on the image's views softmax of the mean of the model's logits over them (evaluate.predict_logits)."""
     import keras
 
     from lenet_keras.data import preprocess
+    from lenet_keras.evaluate import predict_logits
     from lenet_keras.model import ModelConfig, build_lenet5
     from lenet_keras.serving import make_serving_model
 
@@ -246,9 +252,11 @@ def test_serving_graph_equals_softmax_of_model_on_preprocessed_pixels(config, mn
     for weight in model.weights:  # move away from the initial values (zero biases, unit coefficients)
         weight.assign(weight.numpy() + 0.1 * rng.normal(size=weight.shape).astype("float32"))
     _, (x_test, _) = mnist
+    pixels = x_test[:64, ..., None].astype("float32")
     expected = keras.ops.softmax(model(preprocess(x_test[:64]))).numpy()
-    served = make_serving_model(model)(x_test[:64, ..., None].astype("float32")).numpy()
-    np.testing.assert_allclose(served, expected, atol=1e-5)
+    np.testing.assert_allclose(make_serving_model(model, sizes=(28,))(pixels).numpy(), expected, atol=1e-5)
+    viewed = keras.ops.softmax(predict_logits(model, x_test[:64])).numpy()
+    np.testing.assert_allclose(make_serving_model(model)(pixels).numpy(), viewed, atol=1e-5)
 
 
 def test_batch_norm_is_folded_away_at_export():
@@ -272,5 +280,5 @@ def test_batch_norm_is_folded_away_at_export():
     assert [layer.name for layer in folded.layers] == [layer.name for layer in plain.layers]
     pixels = rng.integers(0, 256, (32, 28, 28)).astype(np.uint8)
     expected = keras.ops.softmax(model(preprocess(pixels), training=False)).numpy()
-    served = make_serving_model(model)(pixels[..., None].astype(np.float32)).numpy()
+    served = make_serving_model(model, sizes=(28,))(pixels[..., None].astype(np.float32)).numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)

@@ -187,9 +187,9 @@ def test_a_blank_image_is_no_digit_in_text_json_and_python(tmp_path, capsys, cla
     assert verdict["digit"] is None and verdict["reason"] == "no digit found"
 
 
-# The shipped int8 model's top digit reads 97.91% and 93.53%; issue 16's goals, 98.0% and 94%, are not reached
-# (README).
-@pytest.mark.parametrize(("name", "least"), [("usps", 0.975), ("semeion", 0.93)])
+# The shipped int8 model's top digit, in its three views (views.py), reads 98.21% and 93.53% (one view: 97.91% and
+# 93.53%); issue 16's goals are 98.0% and 94% (README).
+@pytest.mark.parametrize(("name", "least"), [("usps", 0.98), ("semeion", 0.93)])
 def test_dev_sets_read_as_scans(name, least, classifier):
     """Release 1.1 read 95.6% and 86.7% of them."""
     folder = realsets.folder(name)

@@ -1,11 +1,13 @@
 """The views the model reads each image in (views.py): their order, their geometry, and what they are for."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from lenet_keras.views import SIZES, mean_over_views, numpy_views
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _box(image):

@@ -11,7 +11,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 from lenet_keras.data import preprocess
 from lenet_keras.idx import load_mnist
 from lenet_keras.runtime.files import atomic_path
-from lenet_keras.views import SIZES, mean_over_views, views
+from lenet_keras.views import VIEWS, mean_over_views, view_batch
 
 
 def load_model(path):
@@ -30,7 +30,7 @@ def load_model(path):
         raise ValueError(f"{path}: not a readable Keras model ({type(e).__name__}: {e}).") from None
 
 
-def predict_logits(model, images, batch_size=2000, sizes=SIZES):
+def predict_logits(model, images, batch_size=2000, views=VIEWS):
     """Logits (N, 10) for raw uint8 images (N, 28, 28), through the shared preprocess: the mean of the model's
     logits over the image's views (views.py), as every export reads it.
 
@@ -38,9 +38,10 @@ def predict_logits(model, images, batch_size=2000, sizes=SIZES):
     `model.predict` would first trace a predict function, which took longer than predicting.
     """
     batches = [
-        mean_over_views(model(preprocess(views(images[i : i + batch_size, ..., None], sizes)), training=False), sizes)
+        model(preprocess(view_batch(images[i : i + batch_size, ..., None], views)), training=False)
         for i in range(0, len(images), batch_size)
     ]
+    batches = [mean_over_views(b, views) for b in batches]
     return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches]) if batches else np.zeros((0, 10), "float32")
 
 

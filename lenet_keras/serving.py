@@ -2,7 +2,7 @@
 also digit_margin (B, 1): the not-a-digit head's verdict on the network's own features (detector.py), in
 (-1, 1), negative for "not a digit".
 
-It reads each image in its views (views.py: the image, a little smaller and a little larger, one batch) and
+It reads each image in its views (views.py: the image, smaller, larger and turned, one batch) and
 computes exactly what `softmax(mean over the views of model(preprocess(view)))` computes, with C1 and S2
 rearranged for fast inference. C1 reads one input channel, and on one input channel
 TFLite's XNNPACK kernels waste most of their vector width: C1 alone took 14 µs per
@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 from lenet_keras.data import preprocess
-from lenet_keras.views import SIZES, mean_over_views, views
+from lenet_keras.views import VIEWS, mean_over_views, view_batch
 
 
 def preprocess_affine():
@@ -147,9 +147,9 @@ class DigitMargin(keras.layers.Layer):
     the output in (-1, 1), so int8 represents it near the boundary as finely as the probabilities (the logit
     itself spans tens of units on non-digits)."""
 
-    def __init__(self, head, sizes=SIZES, **kwargs):
+    def __init__(self, head, views=VIEWS, **kwargs):
         super().__init__(**kwargs)
-        self.sizes = sizes
+        self.views = views
         norm, hidden, last = (head.get_layer(name) for name in ("standardize", "hidden", "is_a_digit"))
         mean = np.asarray(norm.mean, np.float64).reshape(-1)
         std = np.maximum(np.sqrt(np.asarray(norm.variance, np.float64).reshape(-1)), keras.backend.epsilon())
@@ -162,24 +162,25 @@ class DigitMargin(keras.layers.Layer):
         flat = ops.reshape(s4, (-1, int(np.prod(s4.shape[1:]))))
         x = ops.concatenate([flat, c5, f6], axis=1)
         z = ops.matmul(ops.relu(ops.matmul(x, self.hidden_kernel) + self.hidden_bias), self.out_kernel) + self.out_bias
-        return ops.tanh(0.5 * mean_over_views(z, self.sizes))
+        return ops.tanh(0.5 * mean_over_views(z, self.views))
 
     def compute_output_shape(self, s4_shape, c5_shape, f6_shape):
         return (None, 1)
 
 
-def make_serving_model(model, calibration=None, sizes=SIZES):
+def make_serving_model(model, calibration=None, views=VIEWS):
     """Raw pixels (batch, 28, 28, 1) -> probabilities (batch, 10), equal to softmax(mean_v model(preprocess(v)) / T)
     over the image's views v (views.py: evaluate.predict_logits, softmax'd).
 
     calibration: {"temperature": T, "head": detector.fit_detector(...)["head"]}; the model then has a second
     output, digit_margin (batch, 1) (DigitMargin), so every export carries the rule for "not a digit".
-    Without it, T = 1 and probabilities are the only output. sizes=(28,): the image alone.
+    Without it, T = 1 and probabilities are the only output. views=views.ALONE: the image alone.
     """
     model = fold_batch_norm(model)
     pixels = keras.Input((28, 28, 1), name="pixels")
     names = [layer.name for layer in model.layers]
-    x = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")(views(pixels, sizes))  # (V*B, 14, 14, 6)
+    c1_s2 = BlockC1S2(model.get_layer("C1"), model.get_layer("S2"), name="C1_S2")
+    x = c1_s2(view_batch(pixels, views))  # (V*B, 14, 14, 6)
     for layer in model.layers[names.index("S2") + 1 :]:  # LeNet-5 is a chain: S2's successors in order
         if layer is model.layers[-1]:
             f6 = x  # the output layer's input: F6's features
@@ -191,8 +192,8 @@ def make_serving_model(model, calibration=None, sizes=SIZES):
             x = layer(x)
         if layer.name == "S4":
             s4 = x  # S4's maps, the head's first features
-    probabilities = keras.layers.Softmax(name="probabilities")(mean_over_views(x, sizes))
+    probabilities = keras.layers.Softmax(name="probabilities")(mean_over_views(x, views))
     if calibration is None:
         return keras.Model(pixels, probabilities, name="serving")
-    margin = DigitMargin(calibration["head"], sizes, name="digit_margin")(s4, c5, f6)
+    margin = DigitMargin(calibration["head"], views, name="digit_margin")(s4, c5, f6)
     return keras.Model(pixels, [probabilities, margin], name="serving")

@@ -24,7 +24,10 @@ MONITOR = "val_loss"
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    epochs: int = 50
+    # 40: on MNIST validation (the five views) seeds 0 and 1 read 99.48% and 99.58% at 40 epochs, 99.44% and
+    # 99.64% at 50; USPS 98.16/98.11% against 98.21/97.96%, Semeion 93.09/94.29% against 93.79/93.47%; 10 epochs
+    # fewer keep `make run` near its 6-minute budget. The shipped network was trained at 50 (release 1.2).
+    epochs: int = 40
     learning_rate: float = 8e-3  # peak of the warm-up + cosine schedule (tuned for batch 512)
     warmup_fraction: float = 0.15
     weight_decay: float = 1e-4

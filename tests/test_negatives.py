@@ -46,11 +46,30 @@ def test_two_digits_side_by_side_come_out_of_to_mnist_as_two(mnist):
     rng, wide = np.random.default_rng(3), []
     while len(wide) < 100:
         ink = _two_digits(rng, x_test[:500], y_test[:500])
-        if ink.shape[1] > 28:  # side by side, not overlaid
+        if ink is not None and ink.shape[1] > 28:  # side by side, not overlaid (None: one hid in the other)
             image = to_mnist(_paper(ink))
             columns, rows = np.flatnonzero(image.max(axis=0) > 64), np.flatnonzero(image.max(axis=1) > 64)
             wide.append(columns[-1] - columns[0] > rows[-1] - rows[0])
     assert np.mean(wide) >= 0.9
+
+
+def test_an_overlay_where_one_digit_hides_in_the_other_is_not_a_negative(mnist):
+    """Overlaid, a 3 in an 8 reads as the 8: a quarter of the overlays were that, and counted as non-digits.
+    Each digit of a pair must show strokes of its own; a 1 through a 0's middle (a theta) does."""
+    from lenet_keras.negatives import _both_show, _two_digits
+
+    _, (x_test, y_test) = mnist
+    eight, zero, one = (x_test[y_test == d][0] / 255.0 for d in (8, 0, 1))
+    three_in_eight = eight * (np.arange(28) >= 14)  # the 8's right half: a 3 inside it
+    assert not _both_show(eight, eight) and not _both_show(eight, three_in_eight)
+    columns = np.flatnonzero(zero.max(axis=0) > 0.5)
+    centred = np.roll(one, round(columns.mean() - np.flatnonzero(one.max(axis=0) > 0.5).mean()), axis=1)
+    assert _both_show(zero, centred)
+    rng = np.random.default_rng(0)
+    drawn = [_two_digits(rng, x_test[:500], y_test[:500]) for _ in range(300)]
+    overlaid = [ink for ink in drawn if ink is None or ink.shape[1] == 28]  # half are overlays
+    hidden = sum(ink is None for ink in overlaid) / len(overlaid)
+    assert 0.1 <= hidden <= 0.4, hidden  # about a quarter: drawn again by make_negatives
 
 
 def test_training_and_held_out_fonts_do_not_overlap():

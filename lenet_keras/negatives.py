@@ -79,10 +79,12 @@ OWN_INK = 0.25
 
 def _both_show(a, b):
     """True when each of two overlaid digits (28, 28) in 0..1 shows strokes of its own (OWN_INK)."""
+
+    def own(ink, other):  # the share of ink more than a pixel from the other's
+        return (ink & ~dilate(other, 1)).sum() / max(ink.sum(), 1)
+
     ink_a, ink_b = a > 0.5, b > 0.5
-    own_a = (ink_a & ~dilate(ink_b, 1)).sum() / max(ink_a.sum(), 1)
-    own_b = (ink_b & ~dilate(ink_a, 1)).sum() / max(ink_b.sum(), 1)
-    return min(own_a, own_b) >= OWN_INK
+    return min(own(ink_a, ink_b), own(ink_b, ink_a)) >= OWN_INK
 
 
 def _two_digits(rng, digits, labels):
@@ -118,7 +120,8 @@ def _like_a_one(image):
 
 
 def _draw(kind, rng, fonts, digits, labels):
-    """One non-digit's ink of `kind` (not "blank") (H, W) in 0..1, or None when the draw came out empty."""
+    """One non-digit's ink of `kind` (not "blank") (H, W) in 0..1, or None when the draw came out empty or, for
+    two digits overlaid, one hid in the other."""
     if kind == "character":
         ink = _character(rng, fonts)
     elif kind == "scribble":

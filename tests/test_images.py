@@ -109,6 +109,19 @@ def test_jpeg_bmp_tiff_and_exif_rotation(tmp_path):
     assert close(load_image(tmp_path / "rotated.png"), expected)
 
 
+def test_a_big_colour_photo_is_read_as_its_grey_levels_before_it_is_shrunk(tmp_path):
+    """A colour picture over the working size goes grey first (one channel to shrink, not three): byte for byte
+    its grey version, blue ink included; and a big colour JPEG reads within a grey level of its grey copy."""
+    photo = draw_seven(size=(1200, 1600), ink=(20, 40, 150), paper=(235, 230, 220), mode="RGB")
+    photo.save(tmp_path / "colour.png")
+    photo.convert("L").save(tmp_path / "grey.png")
+    digit = load_image(tmp_path / "colour.png")
+    assert_mnist_form(digit)
+    assert np.array_equal(digit, load_image(tmp_path / "grey.png"))
+    photo.save(tmp_path / "colour.jpg", quality=90)
+    assert close(load_image(tmp_path / "colour.jpg"), digit, tolerance=1)
+
+
 def test_npy_round_trip(tmp_path):
     seven = np.asarray(draw_seven())
     expected = to_mnist(seven)

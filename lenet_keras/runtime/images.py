@@ -125,12 +125,18 @@ def _shrink(image):
 
 def _decode(image):
     """Opened Pillow image -> numpy array no larger than WORK_SIZE on its long side."""
-    image.draft(image.mode, (WORK_SIZE, WORK_SIZE))  # JPEG: decode at 1/2..1/8 scale
+    # A colour photo to be shrunk is read as its grey levels first, the luma `_to_gray` takes after (rounded to
+    # whole levels): a JPEG then decodes its luma alone, and the shrinking filters one channel, not three.
+    grey_first = max(image.size) > WORK_SIZE and "transparency" not in image.info
+    mode = "L" if grey_first and image.mode == "RGB" else image.mode
+    image.draft(mode, (WORK_SIZE, WORK_SIZE))  # JPEG: decode at 1/2..1/8 scale
     ImageOps.exif_transpose(image, in_place=True)  # phone photos store their rotation in EXIF
     if image.mode in ("P", "PA", "LA", "La", "RGBa") or "transparency" in image.info:
         image = image.convert("RGBA")  # keeps transparency, which is paper
     elif image.mode not in PLAIN_MODES:
         image = image.convert("L" if image.mode == "1" else "RGB")  # Pillow would resize "1" without antialiasing
+    if grey_first and image.mode == "RGB":
+        image = image.convert("L")  # ITU-R 601 luma, as `_to_gray`
     image = _shrink(image)
     image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS)
     array = np.asarray(image)

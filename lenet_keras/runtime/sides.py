@@ -8,7 +8,7 @@ frame. `paper_side` returns the image less what is not paper or digit, and the p
 
 import numpy as np
 
-from lenet_keras.runtime.masks import border_pixels, bounds, label, median, on_border
+from lenet_keras.runtime.masks import border_pixels, bounds, label, median, on_border, runs
 from lenet_keras.runtime.paper import SMALL
 from lenet_keras.runtime.strokes import stroke_width
 
@@ -25,6 +25,7 @@ TABLE = 0.9  # if the other side makes this much of the photo's border (the tabl
 SOLID_SHEET = 0.6  # the sheet with the digit in it fills this much of its box (a quadrilateral turned 20° does),
 MIN_SHEET = 0.1  # its box is this much of the photo at least,
 STROKES = 0.3  # and what is written on it has strokes at most this wide for its box (a round loop's are 0.5)
+RAGGED = 2  # px of the sampled photo (about 256 px long): table this short along the sheet's side is its edge
 
 
 def _inside_bands(bright):
@@ -77,10 +78,15 @@ def _small(gray, middle):
 
 def _in_corners(table):
     """True if the table inside the sheet's box reaches each side of the box only from its corners, as around a
-    turned quadrilateral; around a bold digit's strokes it reaches in between them too (an 8's waist)."""
+    turned quadrilateral; around a bold digit's strokes it reaches in between them too (an 8's waist). Runs of
+    RAGGED pixels or fewer, of table or of paper, are the sheet's own edge, grey where it meets the table."""
     for side in (table[0], table[-1], table[:, 0], table[:, -1]):
-        paper = np.flatnonzero(~side)
-        if paper.size and side[paper[0] : paper[-1] + 1].any():
+        _, starts, ends = runs(~side[np.newaxis])  # the side's paper
+        paper = ends - starts > RAGGED
+        if not paper.any():
+            continue
+        _, starts, ends = runs(side[starts[paper][0] : ends[paper][-1]][np.newaxis])  # table between the paper
+        if (ends - starts > RAGGED).any():
             return False
     return True
 

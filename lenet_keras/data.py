@@ -60,15 +60,15 @@ class DataConfig:
     pen: float = 0.3
     # Non-digits made by negatives.py and trained towards a uniform output (outlier exposure); 0: none.
     # Off by default: 5,000 (15 epochs, seed 0) refused 81% of held-out non-digits where none refused 36%, but
-    # read Semeion 91.7% instead of 92.3% and refused 10% of its digits (see the README, "Not a digit").
+    # read Semeion 91.7% instead of 92.3% and refused 10% of its digits (docs/experiments.md, "Not a digit").
     negatives: int = 0
     # Chance per image of a zigzag of full ink across the digit (pen.strike); 0 turns it off. Off by default:
     # at 0.1 (50 epochs, seeds 0 and 1) MNIST-C's zigzag read 88.7% and 90.7% where the shipped model reads
-    # 70.3%, but Semeion fell 0.75 and 1.8 points and UCI's 8x8 digits 1.0 and 1.2 (README, "Corruptions").
+    # 70.3%, but Semeion fell 0.75 and 1.8 points and UCI's 8x8 digits 1.0 and 1.2 (docs/experiments.md, "The zigzag").
     strike: float = 0.0
     # Share of the training 1s given a continental lead-in (hands.py); 0: none. Off by default: at 0.5 (50 epochs,
     # seed 0) drawn continental 1s read 97% where the shipped model reads 33%, but 7s tilted by 30 degrees, the
-    # same shape, read 1, and Semeion fell 0.4 points (README, "Continental 1s").
+    # same shape, read 1, and Semeion fell 0.4 points (docs/experiments.md, "Continental 1s").
     lead_in: float = 0.0
     seed: int = 0
 

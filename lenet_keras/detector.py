@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # The share of real digits (MNIST validation) refused: 10 of the 5,000. Real scans lie further from MNIST: with
-# 0.5%, 2.2-2.4% of USPS's and 8-11% of Semeion's digits were refused (README, "Not a digit").
+# 0.5%, 2.2-2.4% of USPS's and 8-11% of Semeion's digits were refused (docs/experiments.md, "Not a digit").
 REFUSED_DIGITS = 0.002
 DETECTOR_NAME = "not_a_digit.keras"  # the head's file, beside the model's
 
@@ -58,7 +58,7 @@ class DetectorConfig:
     # digits refused, with the recipe's own (pen 0.3, no zigzag) MNIST-C's spatter and zigzag were refused 35% and
     # 24% of the time, with strike 0.2 18% and 15%. With the five views and two-digit negatives that stay two
     # (0.2% refused; 300 validation digits zigzagged, held-out non-digits, Semeion's digits refused): strike 0.2
-    # 21.0%, 88.4%, 4.27%; 0.3 21.0%, 88.0%, 3.52%; 0.4 15.3%, 85.2%, 2.20% (README, "Not a digit").
+    # 21.0%, 88.4%, 4.27%; 0.3 21.0%, 88.0%, 3.52%; 0.4 15.3%, 85.2%, 2.20% (docs/experiments.md, "Not a digit").
     augmentation: DataConfig = field(default_factory=lambda: DataConfig(pen=0.6, strike=0.4))
     refused: float = REFUSED_DIGITS
     seed: int = 0

@@ -122,7 +122,7 @@ def _strike(ink, seed, p):
     model has to read it through the line. Teeth only: a straight full-ink line is a stroke of some digit
     (15-epoch runs with a quarter of them straight read MNIST validation 99.16% where teeth only read 99.24%,
     seed 0). Not one of VARIATIONS: it is off in the default recipe (DataConfig.strike; the README's
-    "Corruptions" says why)."""
+    "Training with a zigzag across the digit" says why, docs/experiments.md has the seeds)."""
     n, h, w = tf.shape(ink)[0], ink.shape[1], ink.shape[2]
     s = tf.unstack(tf.random.experimental.stateless_split(seed, 8))
     angle = _uniform(s[0], n, 0.0, np.pi)[..., 0]  # (B, 1, 1)

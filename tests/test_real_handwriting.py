@@ -27,6 +27,23 @@ def _read(classifier, image):
     return int(classifier.predict(to_mnist(image)[None])[0][0])
 
 
+def test_a_digit_drawn_on_a_wide_canvas_is_no_speck(mnist, classifier):
+    """Before: a digit a seventh of a 1920x1080 canvas's height, drawn with a 2-4 px brush as in a paint program,
+    was under 8% of the canvas's width, so it was dropped as a speck and came out blank ("no digit found")."""
+    _, (x_test, y_test) = mnist
+    indices = range(5000, 5020)
+    pages = []
+    for k, i in enumerate(indices):
+        page = np.full((1080, 1920), 255, np.uint8)
+        digit = pen_digit(x_test[i], 300, 2 + k % 3)  # its ink 120-145 px tall, under 8% of 1920
+        top, left = 300 + 20 * (k % 5), 200 + 70 * k
+        page[top : top + 300, left : left + 300] = np.minimum(page[top : top + 300, left : left + 300], digit)
+        pages.append(page)
+    seen = np.stack([to_mnist(page) for page in pages])
+    assert seen.reshape(len(seen), -1).any(axis=1).sum() >= 19  # a 1 of a 3-px brush is still too little ink
+    assert np.mean(classifier.predict(seen)[0] == y_test[list(indices)]) >= 0.9
+
+
 def test_a_digit_drawn_with_a_1px_pen_is_widened_and_read(mnist, classifier):
     """Before: a 1-px line is thin and flat by the ruled-line test, so 78% of these came out blank (read "1")."""
     _, (x_test, y_test) = mnist

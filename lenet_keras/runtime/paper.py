@@ -156,7 +156,9 @@ def _keep_digit(labels, count, strong, ink, photo):
     flat = bottom - top + 1 <= 2 * _line_width(h)
     rule = (area <= _line_width(h) * width) & (width >= 4 * _line_width(h)) & flat
     extent = np.maximum(bottom - top, right - left) + 1
-    speck = (area < 1e-3 * h * w) | (extent < 0.08 * max(h, w)) if photo else area < 2
+    # Judged by the picture's short side: on a wide canvas (a 1920x1080 drawing) a digit a seventh of its height
+    # was under 8% of its width and dropped as a speck.
+    speck = (area < 1e-3 * min(h, w) ** 2) | (extent < 0.08 * min(h, w)) if photo else area < 2
     candidate = has_strong & ~speck & (~border | central | (not photo)) & ~(rule & photo)
     if not candidate.any():
         return []

@@ -66,13 +66,9 @@ def test_a_note_on_a_table_photographed_large_is_the_paper(mnist, classifier, tm
     the table seemed to reach in between strokes, and the note was taken for ink (90% of these font digits read
     right, 92% of 100; now 100%)."""
     photos, labels, kinds = photo_set(mnist, REPORT[:60], 20, "sheet")
-    paths = []
-    for i, photo in enumerate(photos):
-        paths.append(tmp_path / f"{i}.png")
-        Image.fromarray(photo).resize((1440, 1920), Image.Resampling.BICUBIC).save(paths[-1], compress_level=1)
-    digits = np.array([r["digit"] for r in classifier.predict_files(paths)])
-    assert np.mean(digits[kinds == "mnist"] == labels[kinds == "mnist"]) >= 0.97
-    assert np.mean(digits[kinds == "font"] == labels[kinds == "font"]) >= 0.97
+    large = [np.asarray(Image.fromarray(p).resize((1440, 1920), Image.Resampling.BICUBIC)) for p in photos]
+    accuracy = accuracy_on_files(classifier, large, labels, kinds, tmp_path)
+    assert accuracy["mnist"] >= 0.97 and accuracy["font"] >= 0.97, accuracy
 
 
 def test_uci_handwriting_reads_as_before(classifier):

@@ -41,6 +41,7 @@ CONDITIONS = (
     "grey",
     "hard",
     "sheet",
+    "squared",
 )
 BLACK_INK, BLUE_INK = (25, 25, 30), (20, 40, 150)
 
@@ -63,8 +64,9 @@ def font_digit(digit, font):
     return np.asarray(canvas.crop(box), np.float32) / 255
 
 
-def _paper(rng, size, ruled):
-    """Off-white paper (H, W, 3) float, with pale blue rules, and sometimes a red margin, when ruled."""
+def _paper(rng, size, ruled, squared=False):
+    """Off-white paper (H, W, 3) float, with pale blue rules, and sometimes a red margin, when ruled; squared,
+    a school notebook's grid of pale blue or grey lines 1-2 px wide every 17-30 px instead."""
     w, h = size
     base, tint = rng.uniform(215, 245), rng.uniform(-8, 8, 3)
     gap = int(rng.integers(h // 14, h // 9))
@@ -77,6 +79,13 @@ def _paper(rng, size, ruled):
             draw.line([(0, y), (w, y)], fill=rule, width=int(widths[y]))
         if margin > 0:
             draw.line([(margin, 0), (margin, h)], fill=(230, 120, 130), width=2)
+    if squared:  # drawn after every draw of the other kinds, so their pages stay the same
+        draw, step, width = ImageDraw.Draw(paper), int(rng.integers(h // 28, h // 16)), int(rng.integers(1, 3))
+        grid = rule if rng.random() < 0.5 else (int(rule[0]),) * 3
+        for y in range(first % step, h, step):
+            draw.line([(0, y), (w, y)], fill=grid, width=width)
+        for x in range(first % step, w, step):
+            draw.line([(x, 0), (x, h)], fill=grid, width=width)
     return np.asarray(paper, np.float32)
 
 
@@ -143,7 +152,7 @@ def render(coverage, condition, seed):
     every = condition == "all" or hard
     draws = stream["ink"].random(2)
     ruled, blue = condition == "ruled" or (every and draws[0] < 0.6), condition == "blue" or (every and draws[1] < 0.5)
-    paper = _paper(stream["paper"], SIZE, ruled)
+    paper = _paper(stream["paper"], SIZE, ruled, squared=condition == "squared")
     strength, pencil_strength, grey_paper, grey_ink = stream["ink"].uniform([0.85, 0.35, 140, 90], [1, 0.55, 170, 110])
     if condition == "faint":
         ink, strength = np.array([120, 120, 125], np.float32), pencil_strength  # light pencil

@@ -86,6 +86,19 @@ def form_cell(image, size=48, frame=2, margin=2, tight=False):
     return cell
 
 
+def on_squared_paper(image, step=24, line=176, width=1, pen=4, size=600):
+    """The digit with a `pen`-px pen, 360 px across, on size x size squared paper: lines `width` px wide every
+    `step` px at grey level `line` (a school notebook's grid), dark ink on white."""
+    page = np.full((size, size), 245, np.uint8)
+    for o in range(width):
+        page[o::step] = line
+        page[:, o::step] = line
+    digit = pen_digit(image, 360, pen)
+    top = (size - 360) // 2
+    page[top : top + 360, top : top + 360] = np.minimum(page[top : top + 360, top : top + 360], digit)
+    return page
+
+
 def pen_one(angle, length, pen=9, lean=0.0, size=200):
     """A continental 1 drawn with a pen on a white size x size canvas: a stem 140 px tall leaning right by
     `lean` (columns per row), and a lead-in from its top down to the left, `length` of the stem long at
@@ -133,6 +146,9 @@ def main(argv):
         "48 px form cell with its 2-px frame": form_cell,
         "the same, the digit touching the frame": lambda i: form_cell(i, margin=0, tight=True),
         "120 px form cell with its 3-px frame": lambda i: form_cell(i, 120, 3, 6),
+        "4-px pen on squared paper, 1-px lines every 24 px": on_squared_paper,
+        "5-px pen on squared paper, 1-px lines every 14 px": lambda i: on_squared_paper(i, 14, 185, 1, 5),
+        "5-px pen on squared paper, 2-px lines every 30 px": lambda i: on_squared_paper(i, 30, 148, 2, 5),
     }
     print(f"| kind ({Path(model).name}) | read correctly |\n| --- | --- |")
     for name, make in kinds.items():

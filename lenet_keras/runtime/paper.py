@@ -29,6 +29,8 @@ EVEN_LIGHT = 2.0  # of 255: paper whose level varies less than this (median devi
 MIN_CONTRAST = 12.0  # of 255: less than this between ink and paper is a blank image (UCI's 0-16 digits are not)
 LINE_LENGTH = 0.75  # of the image's width: a thin run this long is a ruled line, not a stroke
 LINE_GAP = 0.05  # of the image's width: gaps this short in a ruled line are noise
+LINE_FILL = 0.5  # of a ruled line's span: at least this is ink (a path across squared paper's other lines is not)
+BRIDGE = 3  # px at CLEAN_SIZE: a line's pixels with ink this close on both sides stay: a stroke crossing it stays whole
 LINE_SLOPES = np.linspace(-0.1, 0.1, 11)  # ruled lines tilted up to about 6 degrees
 MIN_PIECE = 0.03  # of the digit's main stroke area: smaller pieces near it are specks, not parts of the digit
 MIN_EXTENT = 0.15  # of the digit's main stroke's height or width: shorter pieces near it are specks
@@ -94,7 +96,11 @@ def _ruled_lines(mask):
         # A faint line breaks up under noise; runs in a row with short gaps between them are one line.
         joined = np.r_[False, (r[1:] == r[:-1]) & (s[1:] - e[:-1] <= LINE_GAP * cw)]
         first, last = np.flatnonzero(~joined), np.r_[np.flatnonzero(~joined)[1:], len(r)] - 1
-        long = e[last] - s[first] >= LINE_LENGTH * cw
+        # Across squared paper a path meets the other family of lines every few pixels, gaps short enough to
+        # join: such a path (along a 1's stroke, say) is long but mostly paper and crossings, and taking it for
+        # a line cut the stroke away.
+        filled = np.add.reduceat(np.where(e - s > 3, e - s, 0), first)  # a crossing line's own runs are short
+        long = (e[last] - s[first] >= LINE_LENGTH * cw) & (filled >= LINE_FILL * (e[last] - s[first]))
         if long.any():
             r, s, e = r[first[long]], s[first[long]], e[last[long]]
             hit = paint(sheared.shape, r, s, e, np.ones(len(r), np.float32)) > 0
@@ -105,7 +111,25 @@ def _ruled_lines(mask):
         return on_line
     r, s, e = runs(mask.T)  # a stroke crossing a line is taller there than the line is thick
     height = paint(mask.T.shape, r, s, e, (e - s).astype(np.float32)).T
-    return on_line & (height <= _line_width(h))
+    # The lines' own thickness, measured on them (most of their pixels are bare line): a thin stroke lying along a
+    # line for a stretch, as a 1 along squared paper's vertical lines, is thicker than the line alone there.
+    bare = height[on_line & (height <= _line_width(h))]
+    thickness = float(median(bare)) if bare.size else 0.0
+    return on_line & (height <= min(_line_width(h), thickness + 1))
+
+
+def _between(mask, axis):
+    """Pixels with mask within BRIDGE px on both sides along `axis` (0: above and below)."""
+    before = np.zeros_like(mask)
+    after = np.zeros_like(mask)
+    for k in range(1, BRIDGE + 1):
+        if axis == 0:
+            before[k:] |= mask[:-k]
+            after[:-k] |= mask[k:]
+        else:
+            before[:, k:] |= mask[:, :-k]
+            after[:, :-k] |= mask[:, k:]
+    return before & after
 
 
 def _line_width(h):
@@ -232,7 +256,12 @@ def find_ink(x):
     weak = ink > max(0.5 * high, 3 * spread)  # ink if it touches strong ink: faint strokes, a stroke's edges
     ink = np.clip(ink - 2 * spread, 0, None)  # the paper's noise is not ink, even next to a stroke
     if not small:
-        weak &= ~_ruled_lines(weak) & ~_ruled_lines(weak.T).T
+        across, down = _ruled_lines(weak), _ruled_lines(weak.T).T
+        rest = weak & ~across & ~down
+        # Where a thin stroke crosses a line at a slant it is as thin as the line, and went with it: on squared
+        # paper a stroke crossed a line every few pixels and fell apart into specks. A line's pixels with other
+        # ink close on both sides of the line join the stroke's pieces again.
+        weak = rest | (across & _between(rest, 0)) | (down & _between(rest, 1))
     else:
         weak &= ~_threads(weak)
     labels, count = label(weak)

@@ -66,7 +66,7 @@ def font_digit(digit, font):
 
 def _paper(rng, size, ruled, squared=False):
     """Off-white paper (H, W, 3) float, with pale blue rules, and sometimes a red margin, when ruled; squared,
-    a school notebook's grid of pale blue or grey lines 1-2 px wide every 17-30 px instead."""
+    a school notebook's grid of pale blue or grey lines 1-2 px wide every 17-29 px instead."""
     w, h = size
     base, tint = rng.uniform(215, 245), rng.uniform(-8, 8, 3)
     gap = int(rng.integers(h // 14, h // 9))

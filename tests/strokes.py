@@ -95,7 +95,8 @@ def on_squared_paper(image, step=24, line=176, width=1, pen=4, size=600):
         page[:, o::step] = line
     digit = pen_digit(image, 360, pen)
     top = (size - 360) // 2
-    page[top : top + 360, top : top + 360] = np.minimum(page[top : top + 360, top : top + 360], digit)
+    inside = page[top : top + 360, top : top + 360]
+    inside[...] = np.minimum(inside, digit)
     return page
 
 

@@ -30,6 +30,7 @@ MIN_CONTRAST = 12.0  # of 255: less than this between ink and paper is a blank i
 LINE_LENGTH = 0.75  # of the image's width: a thin run this long is a ruled line, not a stroke
 LINE_GAP = 0.05  # of the image's width: gaps this short in a ruled line are noise
 LINE_FILL = 0.5  # of a ruled line's span: at least this is ink (a path across squared paper's other lines is not)
+CROSSING = 3  # coarse px: runs this short on a path are other lines crossing it, not the line's own ink
 BRIDGE = 3  # px at CLEAN_SIZE: a line's pixels with ink this close on both sides stay: a stroke crossing it stays whole
 LINE_SLOPES = np.linspace(-0.1, 0.1, 11)  # ruled lines tilted up to about 6 degrees
 MIN_PIECE = 0.03  # of the digit's main stroke area: smaller pieces near it are specks, not parts of the digit
@@ -99,7 +100,7 @@ def _ruled_lines(mask):
         # Across squared paper a path meets the other family of lines every few pixels, gaps short enough to
         # join: such a path (along a 1's stroke, say) is long but mostly paper and crossings, and taking it for
         # a line cut the stroke away.
-        filled = np.add.reduceat(np.where(e - s > 3, e - s, 0), first)  # a crossing line's own runs are short
+        filled = np.add.reduceat(np.where(e - s > CROSSING, e - s, 0), first)
         long = (e[last] - s[first] >= LINE_LENGTH * cw) & (filled >= LINE_FILL * (e[last] - s[first]))
         if long.any():
             r, s, e = r[first[long]], s[first[long]], e[last[long]]
@@ -113,9 +114,9 @@ def _ruled_lines(mask):
     height = paint(mask.T.shape, r, s, e, (e - s).astype(np.float32)).T
     # The lines' own thickness, measured on them (most of their pixels are bare line): a thin stroke lying along a
     # line for a stretch, as a 1 along squared paper's vertical lines, is thicker than the line alone there.
-    bare = height[on_line & (height <= _line_width(h))]
-    thickness = float(median(bare)) if bare.size else 0.0
-    return on_line & (height <= min(_line_width(h), thickness + 1))
+    widest = _line_width(h)
+    bare = height[on_line & (height <= widest)]
+    return on_line & (height <= min(widest, float(median(bare)) + 1 if bare.size else widest))
 
 
 def _between(mask, axis):

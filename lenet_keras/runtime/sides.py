@@ -25,8 +25,7 @@ TABLE = 0.9  # if the other side makes this much of the photo's border (the tabl
 SOLID_SHEET = 0.6  # the sheet with the digit in it fills this much of its box (a quadrilateral turned 20° does),
 MIN_SHEET = 0.1  # its box is this much of the photo at least,
 STROKES = 0.3  # and what is written on it has strokes at most this wide for its box (a round loop's are 0.5)
-RAGGED = 2  # px of the sampled photo (about 256 px long): a run of table or paper this short along a side is the
-# sheet's grey edge
+RAGGED = 2  # px of the sampled photo (~256 px long): a run of table or paper this short on a side is the sheet's edge
 
 
 def _inside_bands(bright):

@@ -1,8 +1,8 @@
 """Photos of digits written on paper, made here from MNIST test digits and font digits, seeded.
 
 Each photo is a digit drawn as ink on paper, then put through what a phone camera does to it:
-uneven light (a gradient and a vignette), ruled paper, black or blue ink, a small rotation that
-shows the table in the corners, blur, sensor noise and JPEG compression; or the page a small note on a
+uneven light (a gradient and a vignette), a hand's or phone's shadow, ruled paper, black or blue ink, a small
+rotation that shows the table in the corners, blur, sensor noise and JPEG compression; or the page a small note on a
 table. The ink stays clearly legible. Tuning used MNIST test indices 0-999 (TUNE); the tests and the README's table use
 5000-5999 (REPORT), which the image preparation never saw while it was tuned.
 
@@ -42,6 +42,7 @@ CONDITIONS = (
     "hard",
     "sheet",
     "squared",
+    "shadow",
 )
 BLACK_INK, BLUE_INK = (25, 25, 30), (20, 40, 150)
 
@@ -122,6 +123,18 @@ def _light(rng, shape):
     return (1 - fall * ramp) * (1 - vignette * 2 * ((xs / w - cx) ** 2 + (ys / h - cy) ** 2))
 
 
+def _shadow(rng, shape):
+    """A shadow cast over the page from beyond the photo (a hand, a phone): a half-plane from a random side
+    over 25-60% of the page, 30-50% darker, its edge 1-4 px soft; ink and paper alike (H, W)."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    direction, reach, dark, soft = rng.uniform([0, 0.25, 0.3, 1], [2 * np.pi, 0.6, 0.5, 4])
+    along = np.cos(direction) * (xs - w / 2) + np.sin(direction) * (ys - h / 2)  # towards the shadow's side
+    edge = np.abs(np.cos(direction)) * w / 2 + np.abs(np.sin(direction)) * h / 2  # its far corner's distance
+    inside = along - edge * (1 - 2 * reach)  # > 0 in the shadow
+    return 1 - dark / (1 + np.exp(-inside / soft))
+
+
 def _table_colour(rng):
     """A brown-grey table, darker or lighter: one uniform draw for its RGB."""
     return tuple(int(v * rng.uniform(40, 130)) for v in (1.0, 0.85, 0.7))
@@ -147,7 +160,8 @@ def render(coverage, condition, seed):
     Each step draws from its own seeded stream, so one seed gives the same page, digit and pen under every
     condition, and the conditions differ only in what they name.
     """
-    stream = {step: np.random.default_rng([seed, k]) for k, step in enumerate(("paper", "place", "ink", "camera"))}
+    steps = ("paper", "place", "ink", "camera", "shadow")
+    stream = {step: np.random.default_rng([seed, k]) for k, step in enumerate(steps)}
     hard = condition == "hard"  # everything at once, each about twice as strong: where the limits are
     every = condition == "all" or hard
     draws = stream["ink"].random(2)
@@ -164,6 +178,8 @@ def render(coverage, condition, seed):
     photo = paper * (1 - alpha) + ink * alpha
     if condition == "sheet":  # the page is a note on a darker table, 20-50% of the photo, turned a little
         photo = _on_a_table(photo, stream["place"])
+    if condition == "shadow":
+        photo = photo * _shadow(stream["shadow"], photo.shape[:2])[..., None]
     camera = stream["camera"]
     table, angle = _table_colour(camera), camera.uniform(-6, 6)
     light = _light(camera, photo.shape[:2])

@@ -74,6 +74,16 @@ def frame_filling(image, size=64):
     return 255 - np.asarray(Image.fromarray(box).resize((size, size), Image.Resampling.BICUBIC))
 
 
+def cropped_tight(image, size=100):
+    """The digit cropped to its ink and enlarged, its shape kept, to `size` px on the long side: dark on white, as
+    a user crops a digit out of a photo. A bold digit's crop is more than half ink."""
+    rows, cols = np.flatnonzero(image.max(axis=1) > 40), np.flatnonzero(image.max(axis=0) > 40)
+    box = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = size / max(box.shape)
+    shape = (max(1, round(box.shape[1] * scale)), max(1, round(box.shape[0] * scale)))
+    return 255 - np.asarray(Image.fromarray(box).resize(shape, Image.Resampling.BICUBIC))
+
+
 def form_cell(image, size=48, frame=2, margin=2, tight=False):
     """The digit with a 3-px pen in a cell cut from a form with its frame: `frame` px of dark line at each
     side, `margin` px of paper inside it; `tight`, the digit reaches the frame."""
@@ -144,6 +154,7 @@ def main(argv):
         "2-px pen on a 1000 px page": lambda i: pen_digit(i, 1000, 2),
         "tight crop filling the frame (64 px)": frame_filling,
         "tight crop filling the frame (16 px)": lambda i: frame_filling(i, 16),
+        "tight crop keeping its shape (100 px)": cropped_tight,
         "48 px form cell with its 2-px frame": form_cell,
         "the same, the digit touching the frame": lambda i: form_cell(i, margin=0, tight=True),
         "120 px form cell with its 3-px frame": lambda i: form_cell(i, 120, 3, 6),

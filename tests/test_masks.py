@@ -8,13 +8,15 @@ from lenet_keras.runtime.masks import bounds, dilate, label, median, on_border, 
 ndimage = pytest.importorskip("scipy.ndimage")
 
 
+@pytest.mark.parametrize("connectivity", [8, 4])
 @pytest.mark.parametrize("density", [0.1, 0.4, 0.6])
-def test_label_finds_the_same_8_connected_components_as_scipy(density):
+def test_label_finds_the_same_components_as_scipy(density, connectivity):
     rng = np.random.default_rng(0)
+    structure = np.ones((3, 3)) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
     for shape in [(1, 1), (1, 30), (30, 1), (37, 53), (64, 64)]:
         mask = rng.random(shape) < density
-        labels, count = label(mask)
-        expected, expected_count = ndimage.label(mask, structure=np.ones((3, 3)))
+        labels, count = label(mask, connectivity)
+        expected, expected_count = ndimage.label(mask, structure=structure)
         assert count == expected_count
         assert np.array_equal(labels > 0, mask)
         pairs = set(zip(labels[mask].tolist(), expected[mask].tolist(), strict=True))

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 from lenet_keras.runtime.masks import bounds
 from lenet_keras.runtime.paper import find_ink
 from lenet_keras.runtime.sides import paper_side
-from lenet_keras.runtime.strokes import is_blot, match_pen
+from lenet_keras.runtime.strokes import fill_outlines, is_blot, match_pen
 
 __all__ = ["load_image", "load_images", "to_mnist"]
 
@@ -103,7 +103,7 @@ def to_mnist(array):
     # word is flatter than any digit.
     if is_blot(box) or box.shape[1] > WIDEST * box.shape[0]:
         return np.zeros((SIZE, SIZE), np.uint8)
-    box = np.ascontiguousarray(_crop(match_pen(box)))
+    box = np.ascontiguousarray(_crop(match_pen(fill_outlines(box))))  # outlined strokes filled, then MNIST's pen
     h, w = box.shape
     size = (max(1, round(w * BOX / max(h, w))), max(1, round(h * BOX / max(h, w))))
     digit = np.asarray(Image.fromarray(box).resize(size, Image.Resampling.LANCZOS))

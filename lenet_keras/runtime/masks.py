@@ -47,8 +47,9 @@ def paint(shape, rows, starts, ends, values):
     return np.cumsum(marks, axis=1)[:, : shape[1]]
 
 
-def label(mask):
-    """8-connected components of a bool mask -> (labels (H, W) int, count); run-based union-find."""
+def label(mask, connectivity=8):
+    """8- (or 4-) connected components of a bool mask -> (labels (H, W) int, count); run-based union-find."""
+    diagonal = int(connectivity == 8)  # runs that touch only at a corner join when 8-connected
     rows, starts, ends = runs(mask)
     parent = list(range(len(rows)))
 
@@ -63,10 +64,10 @@ def label(mask):
         above, here = range(first[y - 1], first[y]), range(first[y], first[y + 1])
         j = above.start
         for i in here:
-            while j < above.stop and ends[j] < starts[i]:  # runs above that end before this one can touch it
+            while j < above.stop and ends[j] + diagonal <= starts[i]:  # runs above that end before this one
                 j += 1
             k = j
-            while k < above.stop and starts[k] <= ends[i]:
+            while k < above.stop and starts[k] < ends[i] + diagonal:
                 a, b = root(i), root(k)
                 if a != b:
                     parent[max(a, b)] = min(a, b)

@@ -18,8 +18,8 @@ BOLD_TARGET = 1.3  # of MNIST's width: what a marker stroke is narrowed to (MNIS
 # Of the digit's box: wider "strokes" than this are a blot. Real digits measure at most 0.42 (MNIST test, an 8),
 # 0.40 (USPS, a 0) and 0.33 (Semeion); 99.9% of each under 0.35. A solid disc measures 0.5.
 BLOT = 0.45
-# Outlines (MNIST-C's canny edges, a bubble digit): 1-px lines around each stroke. Lines this thin (px, or of
-# MNIST's width in a bigger box) may be outlines; real digits are no thinner than 2.3 px (90% of MNIST's).
+# Outlines (MNIST-C's canny edges, a bubble digit): thin lines around each stroke. Lines this thin (px, or of
+# MNIST's width in a bigger box) may be outlines; 90% of MNIST's validation digits measure over 2.3 px.
 OUTLINE_LINE = (2.2, 0.8)
 OUTLINE_HOLE = 1.3  # of MNIST's width: an enclosed hole no wider than this, and
 HOLE_LENGTH = 3  # at least this many times as long as it is wide, is the inside of an outlined stroke,
@@ -81,7 +81,8 @@ def fill_outlines(ink):
     strokes filled; other ink as it is. Outlined, a 1 is a thin ring and read as 0 or 8, and the model read
     MNIST-C's canny-edge digits 62% right. An outline's holes are the strokes' insides, long and no wider
     than a stroke, and all its lines run along them; a small loop (an 8's, a 9's) is round, and a tail runs
-    along no hole. Lines 2 px thick or more around a narrow hole are a narrow 0, not an outline."""
+    along no hole. A narrow 0 drawn with 2-px lines is the shape of an outlined 1: lines that measure 2 px
+    must lie within 1 px of the hole, which 2-px lines do not (USPS's narrow 0s keep their holes)."""
     if not ink.any():
         return ink
     mask = ink > 0.5 * float(ink.max())

@@ -2,9 +2,10 @@
 
 Each photo is a digit drawn as ink on paper, then put through what a phone camera does to it:
 uneven light (a gradient and a vignette), a hand's or phone's shadow, ruled paper, black or blue ink, a small
-rotation that shows the table in the corners, blur, sensor noise and JPEG compression; or the page a small note on a
-table. The ink stays clearly legible. Tuning used MNIST test indices 0-999 (TUNE); the tests and the README's table use
-5000-5999 (REPORT), which the image preparation never saw while it was tuned.
+rotation that shows the table in the corners, blur, sensor noise and JPEG compression; or the page a note on a
+table, small (`sheet`) or filling most of the photo (`card`). The ink stays clearly legible. Tuning used MNIST
+test indices 0-999 (TUNE); the tests and the README's table use 5000-5999 (REPORT), which the image preparation
+never saw while it was tuned.
 
     python -m tests.photos [MODEL.tflite] [-n 300] [--fonts 100] [--tune]   # by condition; shipped int8 by default
 """
@@ -43,6 +44,7 @@ CONDITIONS = (
     "sheet",
     "squared",
     "shadow",
+    "card",
 )
 BLACK_INK, BLUE_INK = (25, 25, 30), (20, 40, 150)
 
@@ -140,10 +142,11 @@ def _table_colour(rng):
     return tuple(int(v * rng.uniform(40, 130)) for v in (1.0, 0.85, 0.7))
 
 
-def _on_a_table(photo, rng):
-    """The photo's page shrunk to a note 45-70% of its width and height, turned up to 8 degrees, on a table."""
+def _on_a_table(photo, rng, scale=(0.45, 0.7)):
+    """The photo's page shrunk to a note 45-70% (or `scale`) of its width and height, turned up to 8 degrees,
+    on a table."""
     h, w = photo.shape[:2]
-    scale, angle = rng.uniform(0.45, 0.7), rng.uniform(-8, 8)
+    scale, angle = rng.uniform(*scale), rng.uniform(-8, 8)
     table = _table_colour(rng)
     note = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).resize((round(w * scale), round(h * scale)))
     note = note.convert("RGBA").rotate(angle, Image.Resampling.BICUBIC, expand=True)
@@ -178,6 +181,8 @@ def render(coverage, condition, seed):
     photo = paper * (1 - alpha) + ink * alpha
     if condition == "sheet":  # the page is a note on a darker table, 20-50% of the photo, turned a little
         photo = _on_a_table(photo, stream["place"])
+    if condition == "card":  # the same, the note 50-80% of the photo: a card or a note filling the frame
+        photo = _on_a_table(photo, stream["place"], (0.7, 0.9))
     if condition == "shadow":
         photo = photo * _shadow(stream["shadow"], photo.shape[:2])[..., None]
     camera = stream["camera"]

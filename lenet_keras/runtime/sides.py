@@ -147,8 +147,8 @@ def paper_side(gray):
     bright side). In a photo the paper is the side most of the image is, or the bright side if the border
     outvotes the rest (its border alone is not a safe guess: a rotated photo's corners show the table), or
     the bright side with a shadow over most of a page counted as bright, unless the middle of the photo is
-    mostly the other side: a
-    sheet or a note on a table, smaller than the photo. The table was taken for the paper and the note for
+    mostly the other side, or the other side runs all round the border: a sheet or a note on a table, smaller
+    than the photo or most of it. The table was taken for the paper and the note for
     ink then (10% of tests/photos.py's `sheet` photos read right). Only a bright note on a darker table: a
     bold dark digit in the middle of a white page is no note."""
     middle = (float(gray.min()) + float(gray.max())) / 2
@@ -161,10 +161,13 @@ def paper_side(gray):
     share = float(np.mean(gray[h // 4 : h - h // 4 : step, w // 4 : w - w // 4 : step] > middle))
     # Paper is brighter than the table under it: a dark middle on a bright page is a bold digit, not a sheet
     # (a 35 px marker on a 280 px page: the sheet rule took the digit for the sheet, 95.7% read right fell to 87.3%).
-    if not paper_is_bright and share >= SHEET:
+    # A note that fills most of the photo is most of it, but the table still runs all round its border (its
+    # middle may be a bold digit's).
+    table_all_round = float(border_pixels(sampled > middle).mean()) <= 1 - TABLE
+    if (not paper_is_bright and share >= SHEET) or (paper_is_bright and table_all_round):
         sheet = _on_the_sheet(gray, middle, True, step)
         if sheet is not None:
-            return sheet, not paper_is_bright
+            return sheet, True
     # A hand's shadow over most of a page can be darker than halfway from the ink to the paper: the shadow was
     # taken for the paper, and the page out of it for the digit. No sheet on a table, so the paper is bright
     # if it is so even with the shadow counted as bright (a dark-mode drawing's paper is darker than that).

@@ -55,23 +55,21 @@ def _paper_of_small(x):
     return float(median(below)) if below.size else float(x.min())
 
 
+def _opening(a, k):
+    """Grey opening of a float (H, W) array by a k x k square, what is wider than k stays. Padded first: an
+    opening that pads at each step would read the paper near the border from further in, which under a
+    vignette is brighter, and the border's darker paper would pass for ink."""
+    padded = np.pad(a, k, mode="edge")
+    return rank_filter(rank_filter(padded, k, np.min), k, np.max)[k:-k, k:-k]
+
+
 def paper_level(x):
     """Ink-bright image (H, W) -> the paper under it (H, W): a grey opening wider than any stroke, smoothed."""
     scale = min(1.0, LIGHT_SIZE / max(x.shape))
     small = _resize(x, (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))), Image.Resampling.BOX)
     k = 2 * int(LIGHT_WINDOW * max(small.shape) / 2) + 1
-    # Pad first: an opening that pads at each step would read the paper near the border from further in, which
-    # under a vignette is brighter, and the border's darker paper would pass for ink.
-    padded = np.pad(small, k, mode="edge")
-    opened = rank_filter(rank_filter(padded, k, np.min), k, np.max)[k:-k, k:-k]
-    smooth = rank_filter(opened, 2 * (k // 8) + 1, np.mean)  # rounds the opening's corners, not a vignette
+    smooth = rank_filter(_opening(small, k), 2 * (k // 8) + 1, np.mean)  # rounds the opening's corners, not a vignette
     return _resize(smooth, x.shape)
-
-
-def _opening(a, k):
-    """Grey opening of a float (H, W) array by a k x k square, its edges repeated: what is wider than k stays."""
-    padded = np.pad(a, k, mode="edge")
-    return rank_filter(rank_filter(padded, k, np.min), k, np.max)[k:-k, k:-k]
 
 
 def _under(x, smooth, brightest, peak, k):
@@ -104,8 +102,7 @@ def with_shade(x, paper):
     k = 2 * int(max(SHADE_WINDOW * max(x.shape), STROKES_ACROSS * ink_width) / 2) + 1
     # Whether there is a shadow is decided at half the resolution, a quarter of the work: a shadow is wider than
     # the window. Of 2,550 photos and stroke images, one came out otherwise than at full size, read the same.
-    h, w = (n // 2 * 2 for n in x.shape)
-    half = x[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    half = _resize(x, (x.shape[0] // 2, x.shape[1] // 2), Image.Resampling.BOX)
     k_half = 2 * (k // 4) + 1
     _, paper_like, shade = _under(half, rank_filter(half, 3, np.mean), brightest, peak, k_half)
     wide = _opening((paper_like & (shade > SHADE[0] * peak)).astype(np.float32), k_half) > 0.5

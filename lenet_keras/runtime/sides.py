@@ -156,14 +156,15 @@ def paper_side(gray):
         return _small(gray, middle)
     step = max(1, max(gray.shape) // 256)
     sampled = gray[::step, ::step]
-    paper_is_bright = _mostly_bright(sampled > middle)
+    bright = sampled > middle
+    paper_is_bright = _mostly_bright(bright)
     h, w = gray.shape
     share = float(np.mean(gray[h // 4 : h - h // 4 : step, w // 4 : w - w // 4 : step] > middle))
     # Paper is brighter than the table under it: a dark middle on a bright page is a bold digit, not a sheet
     # (a 35 px marker on a 280 px page: the sheet rule took the digit for the sheet, 95.7% read right fell to 87.3%).
     # A note that fills most of the photo is most of it, but the table still runs all round its border (its
     # middle may be a bold digit's).
-    table_all_round = float(border_pixels(sampled > middle).mean()) <= 1 - TABLE
+    table_all_round = float(border_pixels(bright).mean()) <= 1 - TABLE
     if (not paper_is_bright and share >= SHEET) or (paper_is_bright and table_all_round):
         sheet = _on_the_sheet(gray, middle, True, step)
         if sheet is not None:

@@ -8,7 +8,7 @@ model read as "1" (MNIST test digits redrawn with a 1-px pen on a 280 px canvas:
 
 import numpy as np
 
-from lenet_keras.runtime.masks import border_pixels, erode, label, rank_filter
+from lenet_keras.runtime.masks import border_pixels, bounds, erode, label, rank_filter
 
 __all__ = ["stroke_width", "match_pen", "is_blot", "fill_outlines"]
 
@@ -95,8 +95,8 @@ def fill_outlines(ink):
     for k in ids:
         hole = holes == k
         hole_width = stroke_width(hole)
-        ys, xs = np.nonzero(hole)
-        length = max(np.ptp(ys), np.ptp(xs)) + 1
+        top, bottom, left, right = bounds(hole)
+        length = max(bottom - top, right - left)
         if hole_width <= OUTLINE_HOLE * target and length >= HOLE_LENGTH * hole_width:
             inside |= hole
     if not inside.any():
